@@ -1,0 +1,81 @@
+"""Configuration: defaults, then EVENTSVC_* environment variables, then a test mapping."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    "BASE_URL": "http://127.0.0.1:5000",
+    "ADMIN_TOKEN": None,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_DEFAULT_SENDER": "eventsvc <noreply@eventsvc.invalid>",
+    "MAIL_TIMEOUT": 30,
+    "MAIL_BATCH_SIZE": 200,
+    "MAIL_RETRY_MAX_DELAY": 300,
+    "TICK_SECONDS": 30,
+    "EMAIL_TEMPLATES": None,
+    "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
+    "PRIVACY_URL": None,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_REGISTRATION": "20 per minute",
+    "SCHEDULER_ENABLED": False,
+}
+
+# Values that from_prefixed_env may have turned into numbers or booleans but must be strings.
+STRING_KEYS = ("ADMIN_TOKEN", "SECRET_KEY", "MAIL_PASSWORD", "MAIL_USERNAME", "DATABASE_URL", "BASE_URL")
+
+
+def load(app: Flask, overrides: dict | None) -> None:
+    app.config.update(DEFAULTS)
+    raw_env = {key[len("EVENTSVC_"):]: value for key, value in os.environ.items() if key.startswith("EVENTSVC_")}
+    app.config.from_prefixed_env("EVENTSVC")
+    for key in STRING_KEYS:
+        if key in raw_env:
+            app.config[key] = raw_env[key]
+    if overrides:
+        app.config.update(overrides)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'eventsvc.sqlite3'}")
+    app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["DATABASE_URL"])
+    app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    app.config.setdefault("MAIL_DIR", str(instance / "mail"))
+    app.config.setdefault("UPLOAD_DIR", str(instance / "documents"))
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(instance)
+    app.config["MAX_CONTENT_LENGTH"] = int(app.config["UPLOAD_MAX_BYTES"]) + 64 * 1024
+
+
+def _engine_options(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret key made once per instance folder and kept, so sessions survive restarts."""
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # made earlier, or by a sibling worker just now
+        pass
+    else:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    for _ in range(50):
+        secret = path.read_text().strip()
+        if secret:
+            return secret
+        time.sleep(0.01)  # a sibling worker is between creating and writing the file
+    raise RuntimeError(f"{path} stays empty")

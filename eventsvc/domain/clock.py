@@ -1,0 +1,26 @@
+"""'Now', as something that can be handed around and, in tests, set."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+
+class SettableClock:
+    """A clock that stands still until told to move; for tests and benchmarks."""
+
+    def __init__(self, start: datetime):
+        self._now = start.astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, when: datetime) -> None:
+        self._now = when.astimezone(timezone.utc)
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta

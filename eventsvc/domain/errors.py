@@ -1,0 +1,41 @@
+"""What the domain refuses, with a machine-readable code. The edges map these to HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    code = "domain_error"
+
+    def __init__(self, detail: str = ""):
+        super().__init__(detail or self.code)
+        self.detail = detail or self.code
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class RegistrationClosed(DomainError):
+    code = "registration_closed"
+
+
+class EventFull(DomainError):
+    code = "event_full"
+
+
+class AlreadyRegistered(DomainError):
+    code = "already_registered"
+
+
+class InvalidState(DomainError):
+    code = "invalid_state"
+
+
+class ValidationFailed(DomainError):
+    """Input that passed the schema but breaks a rule that needs the stored state."""
+
+    code = "validation_error"
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__("The input is not valid.")
+        self.errors = errors

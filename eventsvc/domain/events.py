@@ -1,0 +1,181 @@
+"""Creating, changing, publishing and cancelling events."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from eventsvc.domain import outbox
+from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
+from eventsvc.domain.locking import lock_event
+from eventsvc.domain.models import Event, EventStatus, Registration, RegistrationStatus
+from eventsvc.domain.registrations import promote_waitlisted
+
+DEFAULT_REMINDERS = [7 * 86400, 86400]
+DEFAULT_DOCUMENTATION_DELAY = 2 * 3600
+# How long a cancelled event stays in the public feed, so that subscribers see it go.
+CANCELLED_VISIBLE_FOR = timedelta(days=30)
+# The fields whose change is sent to participants as an updated invite.
+SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    seats_taken: int
+    waitlist_length: int
+
+
+def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Event:
+    values = {
+        "timezone": "Europe/Berlin",
+        "waitlist_enabled": True,
+        "reminder_offsets": DEFAULT_REMINDERS,
+        "documentation_delay": DEFAULT_DOCUMENTATION_DELAY,
+        "documentation_recipients": "confirmed",
+        "status": EventStatus.DRAFT.value,
+        **fields,
+    }
+    _check_rules(values)
+    values["reminder_offsets"] = sorted(set(values["reminder_offsets"]), reverse=True)
+    event = Event(
+        slug=f"{slugify(values['title'])}-{secrets.token_hex(3)}",
+        uid=f"{uuid.uuid4()}@eventsvc",
+        sequence=0,
+        created_at=now,
+        changed_at=now,
+        **values,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def update_event(session: Session, event_id: int, changes: dict[str, Any], now: datetime) -> Event:
+    event = lock_event(session, event_id)
+    if event.status == EventStatus.CANCELLED.value:
+        raise InvalidState("A cancelled event cannot be changed.")
+    merged = {name: getattr(event, name) for name in _RULE_FIELDS} | changes
+    _check_rules(merged)
+    if "reminder_offsets" in changes:
+        changes = changes | {"reminder_offsets": sorted(set(changes["reminder_offsets"]), reverse=True)}
+    moved = event.status == EventStatus.PUBLISHED.value and any(
+        name in changes and changes[name] != getattr(event, name) for name in SCHEDULE_FIELDS
+    )
+    changed = any(changes[name] != getattr(event, name) for name in changes)
+    for name, value in changes.items():
+        setattr(event, name, value)
+    if changed:
+        event.changed_at = now
+    if moved:
+        event.sequence += 1
+        for registration in _registrations(session, event.id, RegistrationStatus.CONFIRMED):
+            outbox.enqueue(session, outbox.EVENT_UPDATED, registration, now, {"sequence": event.sequence})
+    if "capacity" in changes and event.status == EventStatus.PUBLISHED.value:
+        promote_waitlisted(session, event, now)
+    session.flush()
+    return event
+
+
+def cancel_event(session: Session, event_id: int, now: datetime) -> Event:
+    event = lock_event(session, event_id)
+    if event.status == EventStatus.CANCELLED.value:
+        return event
+    was_public = event.status == EventStatus.PUBLISHED.value
+    event.status = EventStatus.CANCELLED.value
+    event.cancelled_at = now
+    event.changed_at = now
+    event.sequence += 1
+    if was_public:
+        live = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+        for registration in _registrations(session, event.id, *live):
+            outbox.enqueue(
+                session, outbox.EVENT_CANCELLED, registration, now,
+                {"sequence": event.sequence, "had_seat": registration.status == RegistrationStatus.CONFIRMED.value},
+            )
+    session.flush()
+    return event
+
+
+def get_event(session: Session, event_id: int, public: bool) -> Event:
+    event = session.get(Event, event_id)
+    if event is None or (public and event.status == EventStatus.DRAFT.value):
+        raise NotFound("No such event.")
+    return event
+
+
+def list_events(session: Session, now: datetime, public: bool) -> list[Event]:
+    query = select(Event).order_by(Event.starts_at, Event.id)
+    if public:
+        query = query.where(Event.status == EventStatus.PUBLISHED.value, Event.ends_at > now)
+    return list(session.scalars(query))
+
+
+def feed_events(session: Session, now: datetime) -> list[Event]:
+    """Published events, and cancelled ones for a while so that subscribers see them go."""
+    query = (
+        select(Event)
+        .where(
+            (Event.status == EventStatus.PUBLISHED.value)
+            | ((Event.status == EventStatus.CANCELLED.value) & (Event.cancelled_at > now - CANCELLED_VISIBLE_FOR))
+        )
+        .order_by(Event.starts_at, Event.id)
+    )
+    return list(session.scalars(query))
+
+
+def occupancy(session: Session, event_ids: list[int]) -> dict[int, Occupancy]:
+    if not event_ids:
+        return {}
+    confirmed = func.sum(case((Registration.status == RegistrationStatus.CONFIRMED.value, 1), else_=0))
+    waitlisted = func.sum(case((Registration.status == RegistrationStatus.WAITLISTED.value, 1), else_=0))
+    rows = session.execute(
+        select(Registration.event_id, confirmed, waitlisted)
+        .where(Registration.event_id.in_(event_ids))
+        .group_by(Registration.event_id)
+    )
+    found = {event_id: Occupancy(int(taken or 0), int(waiting or 0)) for event_id, taken, waiting in rows}
+    return {event_id: found.get(event_id, Occupancy(0, 0)) for event_id in event_ids}
+
+
+_RULE_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at", "status")
+
+
+def _check_rules(values: dict[str, Any]) -> None:
+    errors: dict[str, list[str]] = {}
+    if values["ends_at"] <= values["starts_at"]:
+        errors["ends_at"] = ["Must be after starts_at."]
+    opens, closes = values.get("registration_opens_at"), values.get("registration_closes_at")
+    if opens and closes and closes <= opens:
+        errors["registration_closes_at"] = ["Must be after registration_opens_at."]
+    if values.get("status") not in (EventStatus.DRAFT.value, EventStatus.PUBLISHED.value):
+        errors["status"] = ["Must be one of: draft, published."]
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _registrations(session: Session, event_id: int, *statuses: RegistrationStatus) -> list[Registration]:
+    return list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event_id, Registration.status.in_([s.value for s in statuses]))
+            .order_by(Registration.id)
+        )
+    )
+
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue"})
+
+
+def slugify(title: str) -> str:
+    ascii_title = unicodedata.normalize("NFKD", title.translate(_UMLAUTS)).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+    return slug[:80] or "event"
+

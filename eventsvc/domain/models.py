@@ -1,0 +1,174 @@
+"""The persistent state of the service. Everything here is changed only through the
+service functions in this package; the edges read it and render it."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from eventsvc.db import db
+
+
+class EventStatus(str, enum.Enum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class RegistrationStatus(str, enum.Enum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+class OutboxStatus(str, enum.Enum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    # The email lost its reason before it went out (say, a reminder to someone who cancelled).
+    SKIPPED = "skipped"
+
+
+class Event(db.Model):
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    # One UID per event for every invite and feed (RFC 5545 §3.8.4.7).
+    uid: Mapped[str] = mapped_column(String(255), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[Optional[str]] = mapped_column(Text)
+    location: Mapped[Optional[str]] = mapped_column(Text)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    timezone: Mapped[str] = mapped_column(String(64))
+    capacity: Mapped[int]
+    waitlist_enabled: Mapped[bool] = mapped_column(Boolean)
+    registration_opens_at: Mapped[Optional[datetime]]
+    registration_closes_at: Mapped[Optional[datetime]]
+    # Offsets before starts_at, in seconds, largest first.
+    reminder_offsets: Mapped[list[int]] = mapped_column(JSON)
+    documentation_delay: Mapped[int]  # seconds after ends_at
+    documentation_recipients: Mapped[str] = mapped_column(String(16), default="confirmed")
+    organizer_name: Mapped[Optional[str]] = mapped_column(String(200))
+    organizer_email: Mapped[Optional[str]] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # Grows with every change sent to participants (RFC 5545 SEQUENCE).
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    # The last change that calendar clients should see: DTSTAMP/LAST-MODIFIED of feeds.
+    changed_at: Mapped[datetime]
+    cancelled_at: Mapped[Optional[datetime]]
+    # Set once the automatic documentation delivery has run for this event.
+    documentation_delivered_at: Mapped[Optional[datetime]]
+
+    registrations: Mapped[list["Registration"]] = relationship(back_populates="event", lazy="raise")
+
+
+class Registration(db.Model):
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # At most one live registration per address and event; the database enforces
+        # what the service checks under its lock.
+        Index(
+            "uq_registrations_live_email",
+            "event_id",
+            "email_normalized",
+            unique=True,
+            sqlite_where=text("status IN ('confirmed', 'waitlisted')"),
+            postgresql_where=text("status IN ('confirmed', 'waitlisted')"),
+        ),
+        Index("ix_registrations_event_status", "event_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254))
+    organization: Mapped[Optional[str]] = mapped_column(String(200))
+    role: Mapped[Optional[str]] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(8), default="de")
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    # When the seat was taken (registration or promotion): reminders due before it are not sent.
+    confirmed_at: Mapped[Optional[datetime]]
+    cancelled_at: Mapped[Optional[datetime]]
+    attended: Mapped[bool] = mapped_column(Boolean, default=False)
+    checked_in_at: Mapped[Optional[datetime]]
+
+    event: Mapped[Event] = relationship(back_populates="registrations", lazy="joined")
+
+
+class OutboxMessage(db.Model):
+    """An email owed to someone, written in the same transaction as the change that caused it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    registration_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("registrations.id", ondelete="CASCADE"), index=True
+    )
+    recipient: Mapped[str] = mapped_column(String(254))
+    # Makes enqueueing idempotent where an email must exist once (reminders, documentation).
+    dedupe_key: Mapped[Optional[str]] = mapped_column(String(200), unique=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    lease_expires_at: Mapped[Optional[datetime]]
+    # Fixed when the row is first claimed, so that every retry carries the same Message-ID.
+    message_id: Mapped[Optional[str]] = mapped_column(String(255))
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[Optional[datetime]]
+
+
+class AdminToken(db.Model):
+    __tablename__ = "admin_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # SHA-256 of the token; the token itself is shown once and never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class Document(db.Model):
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[Optional[str]] = mapped_column(Text)
+    storage_key: Mapped[Optional[str]] = mapped_column(String(100))
+    filename: Mapped[Optional[str]] = mapped_column(String(255))
+    content_type: Mapped[Optional[str]] = mapped_column(String(120))
+    size: Mapped[Optional[int]]
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[Optional[datetime]]
+
+
+class DocumentDelivery(db.Model):
+    """One document owed to one participant, with that person's own download link."""
+
+    __tablename__ = "document_deliveries"
+    __table_args__ = (UniqueConstraint("document_id", "registration_id", name="uq_document_deliveries_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    download_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    document: Mapped[Document] = relationship(lazy="joined")

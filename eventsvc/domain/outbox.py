@@ -1,0 +1,174 @@
+"""Writing emails owed into the outbox, and the bookkeeping of sending them.
+
+The change that causes an email and the outbox row are written in one transaction, so an
+email is never lost nor sent for a change that was rolled back. Rows hold what to send
+(kind, person, a few parameters), not the rendered message: the sender renders at send
+time from the current state, so a reminder queued before the event moved shows the new time.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Iterable, Optional
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from eventsvc.domain.models import Event, OutboxMessage, OutboxStatus, Registration
+
+# The kinds of email, as they appear in X-Eventsvc-Kind.
+CONFIRMATION = "confirmation"
+WAITLISTED = "waitlisted"
+PROMOTED = "promoted"
+CANCELLED = "cancelled"
+REMINDER = "reminder"
+DOCUMENTATION = "documentation"
+EVENT_UPDATED = "event-updated"
+EVENT_CANCELLED = "event-cancelled"
+ALREADY_REGISTERED = "already-registered"
+KINDS = (
+    CONFIRMATION, WAITLISTED, PROMOTED, CANCELLED, REMINDER,
+    DOCUMENTATION, EVENT_UPDATED, EVENT_CANCELLED, ALREADY_REGISTERED,
+)
+
+MAX_ATTEMPTS = 12
+LEASE = timedelta(minutes=5)
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    registration: Registration,
+    now: datetime,
+    params: Optional[dict[str, Any]] = None,
+    dedupe_key: Optional[str] = None,
+) -> OutboxMessage:
+    message = OutboxMessage(
+        kind=kind,
+        event_id=registration.event_id,
+        registration_id=registration.id,
+        recipient=registration.email,
+        dedupe_key=dedupe_key,
+        params=params or {},
+        status=OutboxStatus.QUEUED.value,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def insert_ignoring_duplicates(session: Session):
+    """An INSERT that skips rows whose dedupe_key exists: safe when two schedulers race."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(OutboxMessage.__table__)
+
+
+def last_email_of_kind_to(session: Session, event_id: int, email_normalized: str, kind: str) -> Optional[datetime]:
+    return session.scalar(
+        select(OutboxMessage.created_at)
+        .join(Registration, Registration.id == OutboxMessage.registration_id)
+        .where(
+            OutboxMessage.event_id == event_id,
+            OutboxMessage.kind == kind,
+            Registration.email_normalized == email_normalized,
+        )
+        .order_by(OutboxMessage.created_at.desc())
+        .limit(1)
+    )
+
+
+# --- the sender's side -------------------------------------------------------------------
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+    """Take up to `limit` due rows for this sender and commit the claim.
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent senders take disjoint rows.
+    SQLite: the transaction began IMMEDIATE (one writer at a time), and the UPDATE below is a
+    compare-and-set on status and lease, so a row is claimed by one sender only.
+    A claim is a lease: a sender that dies leaves rows that another takes after LEASE.
+    """
+    due = or_(
+        and_(OutboxMessage.status == OutboxStatus.QUEUED.value, OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_expires_at <= now),
+    )
+    query = select(OutboxMessage).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    rows = list(session.scalars(query))
+    claimed = []
+    for row in rows:
+        result = session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id, due)
+            .values(status=OutboxStatus.SENDING.value, lease_expires_at=now + LEASE,
+                    message_id=row.message_id or _new_message_id())
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            claimed.append(row.id)
+    session.commit()
+    if not claimed:
+        return []
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)))
+
+
+def _new_message_id() -> str:
+    return f"<{uuid.uuid4().hex}@eventsvc>"
+
+
+def mark_sent(session: Session, message: OutboxMessage, now: datetime) -> None:
+    message.status = OutboxStatus.SENT.value
+    message.sent_at = now
+    message.attempts += 1
+    message.lease_expires_at = None
+    message.last_error = None
+
+
+def mark_skipped(session: Session, message: OutboxMessage, reason: str) -> None:
+    message.status = OutboxStatus.SKIPPED.value
+    message.lease_expires_at = None
+    message.last_error = reason
+
+
+def mark_failed(session: Session, message: OutboxMessage, error: str) -> None:
+    message.status = OutboxStatus.FAILED.value
+    message.attempts += 1
+    message.lease_expires_at = None
+    message.last_error = error
+
+
+def schedule_retry(message: OutboxMessage, now: datetime, error: str, max_delay: float) -> None:
+    """Exponential back-off with full jitter; past MAX_ATTEMPTS the row fails for good."""
+    message.attempts += 1
+    message.last_error = error
+    message.lease_expires_at = None
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = OutboxStatus.FAILED.value
+        return
+    ceiling = min(max_delay, 2.0 ** message.attempts)
+    message.status = OutboxStatus.QUEUED.value
+    message.next_attempt_at = now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+
+
+def release(messages: Iterable[OutboxMessage], now: datetime, error: str, max_delay: float) -> None:
+    for message in messages:
+        schedule_retry(message, now, error, max_delay)
+
+
+def requeue(session: Session, message_id: int, now: datetime) -> Optional[OutboxMessage]:
+    """An organizer's retry of a failed email: it goes out on the next tick."""
+    message = session.get(OutboxMessage, message_id)
+    if message is None:
+        return None
+    if message.status in (OutboxStatus.FAILED.value, OutboxStatus.SKIPPED.value):
+        message.status = OutboxStatus.QUEUED.value
+        message.next_attempt_at = now
+        message.attempts = 0
+    return message

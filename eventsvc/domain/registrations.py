@@ -1,0 +1,196 @@
+"""Registering, cancelling, promoting from the waitlist, checking in.
+
+Every function that takes or frees a seat first locks the event (see locking.py), counts
+under that lock, and writes the emails the change causes to the outbox in the same
+transaction. Waitlist positions are not stored: a person's position is their rank among the
+waitlisted by registration order, so positions are 1..n with no gaps by construction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from eventsvc.domain import outbox
+from eventsvc.domain.errors import AlreadyRegistered, EventFull, NotFound, RegistrationClosed
+from eventsvc.domain.locking import lock_event
+from eventsvc.domain.models import Event, EventStatus, Registration, RegistrationStatus
+
+CONFIRMED = RegistrationStatus.CONFIRMED.value
+WAITLISTED = RegistrationStatus.WAITLISTED.value
+CANCELLED = RegistrationStatus.CANCELLED.value
+
+# The already-registered email may be triggered by anyone who knows an address: at most
+# one per address, event and this interval, so the endpoint cannot flood an inbox.
+ALREADY_REGISTERED_INTERVAL = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Applicant:
+    name: str
+    email: str
+    organization: Optional[str] = None
+    role: Optional[str] = None
+    language: str = "de"
+
+
+def register(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Registration:
+    event = lock_event(session, event_id)
+    if event.status == EventStatus.DRAFT.value:
+        raise NotFound("No such event.")
+    if not is_registration_open(event, now):
+        raise RegistrationClosed("Registration for this event is closed.")
+    email_normalized = applicant.email.strip().lower()
+    existing = _live_registration(session, event.id, email_normalized)
+    if existing is not None:
+        _send_already_registered_notice(session, existing, now)
+        raise AlreadyRegistered("This email address is already registered for the event.")
+    has_seat = seats_taken(session, event.id) < event.capacity
+    if not has_seat and not event.waitlist_enabled:
+        raise EventFull("The event is fully booked.")
+    registration = Registration(
+        event_id=event.id,
+        token=secrets.token_urlsafe(32),
+        name=applicant.name,
+        email=applicant.email.strip(),
+        email_normalized=email_normalized,
+        organization=applicant.organization,
+        role=applicant.role,
+        language=applicant.language,
+        status=CONFIRMED if has_seat else WAITLISTED,
+        created_at=now,
+        confirmed_at=now if has_seat else None,
+        attended=False,
+    )
+    session.add(registration)
+    session.flush()
+    if has_seat:
+        outbox.enqueue(session, outbox.CONFIRMATION, registration, now)
+    else:
+        outbox.enqueue(session, outbox.WAITLISTED, registration, now,
+                       {"position": waitlist_position(session, registration)})
+    return registration
+
+
+def cancel(session: Session, registration: Registration, now: datetime) -> Registration:
+    """Cancel as the participant would; cancelling twice is harmless."""
+    event = lock_event(session, registration.event_id)
+    session.refresh(registration)
+    if registration.status == CANCELLED:
+        return registration
+    had_seat = registration.status == CONFIRMED
+    registration.status = CANCELLED
+    registration.cancelled_at = now
+    if had_seat:
+        # The CANCEL removes the event from this person's calendar; its SEQUENCE must be
+        # higher than the invite they hold, and a later invite higher again.
+        event.sequence += 1
+        outbox.enqueue(session, outbox.CANCELLED, registration, now, {"sequence": event.sequence})
+        session.flush()
+        promote_waitlisted(session, event, now)
+    session.flush()
+    return registration
+
+
+def promote_waitlisted(session: Session, event: Event, now: datetime) -> list[Registration]:
+    """Give free seats to the oldest waitlisted people. The caller holds the event's lock."""
+    if event.status != EventStatus.PUBLISHED.value:
+        return []
+    free = event.capacity - seats_taken(session, event.id)
+    if free <= 0:
+        return []
+    promoted = list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
+            .order_by(Registration.id)
+            .limit(free)
+        )
+    )
+    for registration in promoted:
+        registration.status = CONFIRMED
+        registration.confirmed_at = now
+        outbox.enqueue(session, outbox.PROMOTED, registration, now)
+    session.flush()
+    return promoted
+
+
+def check_in(session: Session, registration_id: int, attended: bool, now: datetime) -> Registration:
+    registration = get_by_id(session, registration_id)
+    registration.attended = attended
+    registration.checked_in_at = now if attended else None
+    session.flush()
+    return registration
+
+
+def seats_taken(session: Session, event_id: int) -> int:
+    return session.scalar(
+        select(func.count()).where(Registration.event_id == event_id, Registration.status == CONFIRMED)
+    )
+
+
+def waitlist_position(session: Session, registration: Registration) -> Optional[int]:
+    if registration.status != WAITLISTED:
+        return None
+    return session.scalar(
+        select(func.count()).where(
+            Registration.event_id == registration.event_id,
+            Registration.status == WAITLISTED,
+            Registration.id <= registration.id,
+        )
+    )
+
+
+def list_for_event(session: Session, event_id: int, status: Optional[str] = None) -> list[tuple[Registration, Optional[int]]]:
+    """The event's registrations in registration order, each with its waitlist position."""
+    rows = session.scalars(select(Registration).where(Registration.event_id == event_id).order_by(Registration.id))
+    listed, position = [], 0
+    for registration in rows:
+        if registration.status == WAITLISTED:
+            position += 1
+        if status is None or registration.status == status:
+            listed.append((registration, position if registration.status == WAITLISTED else None))
+    return listed
+
+
+def get_by_token(session: Session, token: str) -> Registration:
+    registration = session.scalar(select(Registration).where(Registration.token == token))
+    if registration is None:
+        raise NotFound("No such registration.")
+    return registration
+
+
+def get_by_id(session: Session, registration_id: int) -> Registration:
+    registration = session.get(Registration, registration_id)
+    if registration is None:
+        raise NotFound("No such registration.")
+    return registration
+
+
+def is_registration_open(event: Event, now: datetime) -> bool:
+    if event.status != EventStatus.PUBLISHED.value:
+        return False
+    closes = event.registration_closes_at or event.starts_at
+    return (event.registration_opens_at is None or event.registration_opens_at <= now) and now < closes
+
+
+def _live_registration(session: Session, event_id: int, email_normalized: str) -> Optional[Registration]:
+    return session.scalar(
+        select(Registration).where(
+            Registration.event_id == event_id,
+            Registration.email_normalized == email_normalized,
+            Registration.status.in_([CONFIRMED, WAITLISTED]),
+        )
+    )
+
+
+def _send_already_registered_notice(session: Session, registration: Registration, now: datetime) -> None:
+    last = outbox.last_email_of_kind_to(session, registration.event_id, registration.email_normalized,
+                                        outbox.ALREADY_REGISTERED)
+    if last is None or now - last >= ALREADY_REGISTERED_INTERVAL:
+        outbox.enqueue(session, outbox.ALREADY_REGISTERED, registration, now)

@@ -1,0 +1,1 @@
+"""Documents (filled in by the documentation feature)."""

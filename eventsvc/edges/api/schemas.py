@@ -1,0 +1,230 @@
+"""What the JSON API accepts and returns. The OpenAPI document is generated from these."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from eventsvc.domain.durations import format_duration, parse_duration
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Beyond these, date arithmetic (reminder offsets, feeds) would leave datetime's range.
+_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+MAX_DURATION = 366 * 86400
+
+
+def one_line(value: str) -> None:
+    if _CONTROL_ONE_LINE.search(value):
+        raise ma.ValidationError("Must not contain control characters or line breaks.")
+
+
+def multi_line(value: str) -> None:
+    if _CONTROL.search(value):
+        raise ma.ValidationError("Must not contain control characters.")
+
+
+def not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError("Must not be blank.")
+
+
+def in_range(value: datetime) -> None:
+    if not _EARLIEST <= value < _LATEST:
+        raise ma.ValidationError("Must lie between 1970 and 2200.")
+
+
+def known_timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ma.ValidationError("Unknown time zone; use an IANA name such as Europe/Berlin.")
+
+
+def Text(max_length: int, required: bool = False, lines: str = "one", **kwargs) -> fields.String:
+    validators = [validate.Length(min=1 if required else 0, max=max_length), one_line if lines == "one" else multi_line]
+    if required:
+        validators.append(not_blank)
+    return fields.String(required=required, validate=validators, **kwargs)
+
+
+def Time(**kwargs) -> fields.AwareDateTime:
+    return fields.AwareDateTime(format="iso", validate=in_range, **kwargs)
+
+
+class Duration(fields.Field):
+    """An ISO 8601 duration on the wire, whole seconds inside."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_duration(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            seconds = parse_duration(value)
+        except ValueError as error:
+            raise ma.ValidationError(str(error)) from error
+        if seconds > MAX_DURATION:
+            raise ma.ValidationError("Must be at most a year.")
+        return seconds
+
+
+class EventInSchema(ma.Schema):
+    title = Text(200, required=True)
+    description = Text(20000, lines="many", allow_none=True)
+    location = Text(1000, lines="many", allow_none=True)
+    starts_at = Time(required=True)
+    ends_at = Time(required=True)
+    timezone = fields.String(validate=[validate.Length(max=64), known_timezone])
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100000))
+    waitlist = fields.Boolean(attribute="waitlist_enabled")
+    registration_opens_at = Time(allow_none=True)
+    registration_closes_at = Time(allow_none=True)
+    reminders = fields.List(Duration(), attribute="reminder_offsets", validate=validate.Length(max=10))
+    documentation_delay = Duration()
+    documentation_recipients = fields.String(validate=validate.OneOf(["confirmed", "attended"]))
+    organizer_name = Text(200, allow_none=True)
+    organizer_email = fields.Email(allow_none=True, validate=[validate.Length(max=254), one_line])
+    status = fields.String(validate=validate.OneOf(["draft", "published"]))
+
+
+class EventPatchSchema(EventInSchema):
+    """The same fields as EventInSchema, every one optional (used with partial=True)."""
+
+
+class EventOutSchema(ma.Schema):
+    id = fields.Integer()
+    slug = fields.String()
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    location = fields.String(allow_none=True)
+    starts_at = fields.DateTime(format="iso")
+    ends_at = fields.DateTime(format="iso")
+    timezone = fields.String()
+    capacity = fields.Integer()
+    waitlist = fields.Boolean()
+    registration_opens_at = fields.DateTime(format="iso", allow_none=True)
+    registration_closes_at = fields.DateTime(format="iso", allow_none=True)
+    registration_open = fields.Boolean()
+    reminders = fields.List(Duration())
+    documentation_delay = Duration()
+    documentation_recipients = fields.String()
+    organizer_name = fields.String(allow_none=True)
+    organizer_email = fields.String(allow_none=True)
+    status = fields.String()
+    sequence = fields.Integer()
+    seats_taken = fields.Integer()
+    seats_left = fields.Integer()
+    waitlist_length = fields.Integer()
+    url = fields.String()
+    ics_url = fields.String()
+
+
+class RegistrationInSchema(ma.Schema):
+    name = Text(200, required=True)
+    email = fields.Email(required=True, validate=[validate.Length(max=254), one_line])
+    organization = Text(200, allow_none=True)
+    role = Text(200, allow_none=True)
+    consent = fields.Boolean(required=True, validate=validate.Equal(True, error="Consent is required."))
+    language = fields.String(validate=validate.OneOf(["de", "en"]))
+
+
+class RegistrationCreatedSchema(ma.Schema):
+    id = fields.Integer()
+    status = fields.String()
+    waitlist_position = fields.Integer(allow_none=True)
+    token = fields.String()
+    manage_url = fields.String()
+
+
+class RegistrationOutSchema(RegistrationCreatedSchema):
+    name = fields.String()
+    email = fields.String()
+    organization = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    language = fields.String()
+    created_at = fields.DateTime(format="iso")
+    invite_url = fields.String()
+    event = fields.Nested(EventOutSchema)
+
+
+class AdminRegistrationSchema(ma.Schema):
+    id = fields.Integer()
+    name = fields.String()
+    email = fields.String()
+    organization = fields.String(allow_none=True)
+    role = fields.String(allow_none=True)
+    language = fields.String()
+    status = fields.String()
+    waitlist_position = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(format="iso")
+    confirmed_at = fields.DateTime(format="iso", allow_none=True)
+    cancelled_at = fields.DateTime(format="iso", allow_none=True)
+    attended = fields.Boolean()
+    checked_in_at = fields.DateTime(format="iso", allow_none=True)
+
+
+class RegistrationListQuerySchema(ma.Schema):
+    status = fields.String(validate=validate.OneOf(["confirmed", "waitlisted", "cancelled"]))
+    format = fields.String(validate=validate.OneOf(["json", "csv"]), load_default="json")
+    attended = fields.Boolean()
+
+
+class CheckinSchema(ma.Schema):
+    attended = fields.Boolean(load_default=True)
+
+
+class OutboxQuerySchema(ma.Schema):
+    status = fields.String(validate=validate.OneOf(["queued", "sending", "sent", "failed", "skipped"]))
+    event_id = fields.Integer()
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
+
+
+class OutboxMessageSchema(ma.Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    event_id = fields.Integer()
+    registration_id = fields.Integer(allow_none=True)
+    recipient = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.DateTime(format="iso")
+    message_id = fields.String(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.DateTime(format="iso")
+    sent_at = fields.DateTime(format="iso", allow_none=True)
+
+
+class DocumentLinkSchema(ma.Schema):
+    title = Text(200, required=True)
+    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
+
+
+class DocumentUploadSchema(ma.Schema):
+    title = Text(200, required=True)
+
+
+class DocumentOutSchema(ma.Schema):
+    id = fields.Integer()
+    title = fields.String()
+    kind = fields.String()
+    url = fields.String(allow_none=True)
+    filename = fields.String(allow_none=True)
+    content_type = fields.String(allow_none=True)
+    size = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(format="iso")
+    recipients = fields.Integer()
+    downloads = fields.Integer()
+
+
+class DeliveryReportSchema(ma.Schema):
+    emails_queued = fields.Integer()
+    documents_delivered = fields.Integer()
+
+
+class StatusSchema(ma.Schema):
+    status = fields.String()

@@ -1,0 +1,5 @@
+"""Calendar feeds and invites over HTTP."""
+
+
+def register(app) -> None:
+    pass

@@ -1,0 +1,5 @@
+"""Server-rendered pages."""
+
+
+def register(app) -> None:
+    pass

@@ -1,0 +1,117 @@
+"""Fixtures over the real parts: SQLite and PostgreSQL, an SMTP server, the app factory.
+
+Every test that takes `app` runs twice, once per database backend. PostgreSQL comes from
+EVENTSVC_TEST_POSTGRES_URL (tests/run-all.sh starts a server and sets it); each test gets a
+fresh database copied from a template that the migrations built once per test process.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy.engine import make_url
+
+from eventsvc import create_app
+from eventsvc.db import db
+from eventsvc.domain.clock import SettableClock
+
+ADMIN_TOKEN = "test-admin-token"
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+BACKENDS = [b for b in os.environ.get("EVENTSVC_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+def postgres_admin_url() -> str:
+    url = os.environ.get("EVENTSVC_TEST_POSTGRES_URL")
+    if not url:
+        pytest.fail("EVENTSVC_TEST_POSTGRES_URL is not set: run tests/run-all.sh, or set "
+                    "EVENTSVC_TEST_BACKENDS=sqlite to leave PostgreSQL out on purpose")
+    return url
+
+
+def _pg_execute(sql: str) -> None:
+    url = make_url(postgres_admin_url())
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(sql)
+
+
+def _database_url_for(name: str) -> str:
+    return make_url(postgres_admin_url()).set(drivername="postgresql+psycopg", database=name).render_as_string(
+        hide_password=False)
+
+
+def _migrate(url: str, instance: Path) -> None:
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_template(tmp_path_factory):
+    name = f"evs_tmpl_{uuid.uuid4().hex[:10]}"
+    _pg_execute(f'CREATE DATABASE "{name}"')
+    _migrate(_database_url_for(name), tmp_path_factory.mktemp("pg-template"))
+    yield name
+    _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'eventsvc.sqlite3'}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"evs_{uuid.uuid4().hex[:12]}"
+    _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    yield _database_url_for(name)
+    _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def clock():
+    return SettableClock(T0)
+
+
+@pytest.fixture
+def app_config(database_url, tmp_path, clock):
+    return {
+        "DATABASE_URL": database_url,
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "CLOCK": clock,
+        "BASE_URL": "https://events.example.org",
+        "MAIL_DIR": str(tmp_path / "mail"),
+        "UPLOAD_DIR": str(tmp_path / "documents"),
+        "SECRET_KEY": "test-secret",
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        if app.config["DATABASE_URL"].startswith("sqlite"):
+            upgrade()  # PostgreSQL databases arrive migrated, copied from the template
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def admin():
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -1,0 +1,48 @@
+"""Small builders shared by the tests: they go through the public API, like a client would."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from tests.conftest import T0
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def event_payload(**overrides) -> dict:
+    starts = T0 + timedelta(days=30)
+    payload = {
+        "title": "Fachveranstaltung Standesamtswesen",
+        "description": "Neuerungen im Personenstandsrecht",
+        "location": "Haus der Kommunen, Saal 2, Lindenstraße 1, 10969 Berlin",
+        "starts_at": iso(starts.astimezone(timezone(timedelta(hours=1)))),
+        "ends_at": iso((starts + timedelta(hours=7)).astimezone(timezone(timedelta(hours=1)))),
+        "capacity": 2,
+        "organizer_name": "Servicestelle Fortbildung",
+        "organizer_email": "fortbildung@kommunen.example",
+        "status": "published",
+    }
+    payload.update(overrides)
+    return payload
+
+
+def create_event(client, **overrides) -> dict:
+    response = client.post("/api/v1/admin/events", json=event_payload(**overrides), headers=ADMIN)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def register(client, event_id: int, email: str, name: str = "Erika Mustermann", **extra):
+    body = {"name": name, "email": email, "consent": True, "organization": "Stadt Musterstadt", **extra}
+    return client.post(f"/api/v1/events/{event_id}/registrations", json=body)
+
+
+def registrations(client, event_id: int, status: str | None = None) -> list[dict]:
+    query = f"?status={status}" if status else ""
+    response = client.get(f"/api/v1/admin/events/{event_id}/registrations{query}", headers=ADMIN)
+    assert response.status_code == 200
+    return response.get_json()
