@@ -46,13 +46,16 @@ def enqueue(
     params: Optional[dict[str, Any]] = None,
     dedupe_key: Optional[str] = None,
 ) -> OutboxMessage:
+    params = dict(params or {})
+    # The event's SEQUENCE when this email was caused; invites rendered later may need it.
+    params.setdefault("sequence", registration.event.sequence)
     message = OutboxMessage(
         kind=kind,
         event_id=registration.event_id,
         registration_id=registration.id,
         recipient=registration.email,
         dedupe_key=dedupe_key,
-        params=params or {},
+        params=params,
         status=OutboxStatus.QUEUED.value,
         attempts=0,
         next_attempt_at=now,

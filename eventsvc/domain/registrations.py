@@ -62,6 +62,7 @@ def register(session: Session, event_id: int, applicant: Applicant, now: datetim
         organization=applicant.organization,
         role=applicant.role,
         language=applicant.language,
+        feed_token=_feed_token_for(session, email_normalized),
         status=CONFIRMED if has_seat else WAITLISTED,
         created_at=now,
         confirmed_at=now if has_seat else None,
@@ -185,6 +186,30 @@ def _live_registration(session: Session, event_id: int, email_normalized: str) -
             Registration.event_id == event_id,
             Registration.email_normalized == email_normalized,
             Registration.status.in_([CONFIRMED, WAITLISTED]),
+        )
+    )
+
+
+def _feed_token_for(session: Session, email_normalized: str) -> str:
+    """One personal feed per address: reuse the token an earlier registration got."""
+    existing = session.scalar(
+        select(Registration.feed_token).where(Registration.email_normalized == email_normalized).limit(1)
+    )
+    return existing or secrets.token_urlsafe(24)
+
+
+def events_held_by_feed(session: Session, feed_token: str) -> list[Event]:
+    """The events the feed's address holds a seat for (any registration's token will do)."""
+    email = session.scalar(select(Registration.email_normalized).where(Registration.feed_token == feed_token).limit(1))
+    if email is None:
+        raise NotFound("No such feed.")
+    return list(
+        session.scalars(
+            select(Event)
+            .join(Registration, Registration.event_id == Event.id)
+            .where(Registration.email_normalized == email, Registration.status == CONFIRMED,
+                   Event.status != EventStatus.DRAFT.value)
+            .order_by(Event.starts_at, Event.id)
         )
     )
 

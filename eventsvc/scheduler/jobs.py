@@ -27,7 +27,7 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
         try:
             reminders = queue_due_reminders(db.session, moment)
             db.session.commit()
-            documentation = deliver_due_documentation(db.session, moment, app.config["BASE_URL"])
+            documentation = deliver_due_documentation(db.session, moment)
             db.session.commit()
         except Exception:
             db.session.rollback()

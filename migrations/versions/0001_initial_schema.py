@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 21:44:42.232162
+Create Date: 2026-11-22 21:48:33.640536
 
 """
 from alembic import op
@@ -85,6 +85,7 @@ def upgrade():
     sa.Column('organization', sa.String(length=200), nullable=True),
     sa.Column('role', sa.String(length=200), nullable=True),
     sa.Column('language', sa.String(length=8), nullable=False),
+    sa.Column('feed_token', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
@@ -97,6 +98,7 @@ def upgrade():
     )
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.create_index('ix_registrations_event_status', ['event_id', 'status', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_registrations_feed_token'), ['feed_token'], unique=False)
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True, sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"), postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"))
 
     op.create_table('document_deliveries',
@@ -158,6 +160,7 @@ def downgrade():
     op.drop_table('document_deliveries')
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"), postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"))
+        batch_op.drop_index(batch_op.f('ix_registrations_feed_token'))
         batch_op.drop_index('ix_registrations_event_status')
 
     op.drop_table('registrations')

@@ -23,6 +23,7 @@ def register(app: Flask, api) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, _database_unavailable)
     app.before_request(_require_json_body)
+    app.teardown_request(_end_transaction)
 
     @app.get("/healthz")
     def healthz():
@@ -44,6 +45,11 @@ def _require_json_body():
     if mimetype == "multipart/form-data" and request.path.endswith("/documents"):
         return None
     return problem(415, "unsupported_media_type", "Send the body as application/json.")
+
+
+def _end_transaction(_error) -> None:
+    """No request leaves a transaction open: on SQLite an open one holds the write lock."""
+    db.session.rollback()
 
 
 def _database_unavailable(error: OperationalError):

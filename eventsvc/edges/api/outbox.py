@@ -25,7 +25,7 @@ def list_outbox(query: dict):
     if "event_id" in query:
         statement = statement.where(OutboxMessage.event_id == query["event_id"])
     with unit_of_work() as session:
-        return list(session.scalars(statement))
+        return [_as_dict(message) for message in session.scalars(statement)]
 
 
 @admin.route("/outbox/<id:message_id>/retry", methods=["POST"])
@@ -37,4 +37,9 @@ def retry(message_id: int):
         message = outbox_service.requeue(session, message_id, now())
         if message is None:
             raise NotFound("No such email.")
-        return message
+        return _as_dict(message)
+
+
+def _as_dict(message: OutboxMessage) -> dict:
+    """Read inside the transaction, so nothing is loaded after the commit."""
+    return {name: getattr(message, name) for name in OutboxMessageSchema().fields}

@@ -1,0 +1,195 @@
+"""The documentation after an event: documents, who is owed which, personal download links.
+
+A DocumentDelivery row records that one participant was sent one document, with that
+person's own download token; its unique (document, registration) pair is what makes
+"nobody gets the same document twice" hold across restarts and repeated sends.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional
+
+import filetype
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from eventsvc.domain import outbox
+from eventsvc.domain.errors import NotFound, ValidationFailed
+from eventsvc.domain.locking import lock_event
+from eventsvc.domain.models import Document, DocumentDelivery, Event, EventStatus, Registration, RegistrationStatus
+
+# What an upload may be, judged by its content: PDF, office formats, images, ZIP.
+ALLOWED_TYPES = {
+    "application/pdf", "application/zip", "application/rtf",
+    "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+    "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/heic",
+}
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    document: Document
+    recipients: int
+    downloads: int
+
+
+def sniff_type(head: bytes) -> str:
+    """The content type an upload really has, from its first bytes; refused if not allowed."""
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in ALLOWED_TYPES:
+        raise ValidationFailed({"file": ["Only PDF, office documents, images and ZIP archives can be uploaded."]})
+    return kind.mime
+
+
+def add_link(session: Session, event_id: int, title: str, url: str, now: datetime) -> Document:
+    lock_event(session, event_id)
+    document = Document(event_id=event_id, title=title, url=url, created_at=now)
+    session.add(document)
+    session.flush()
+    return document
+
+
+def add_upload(session: Session, event_id: int, title: str, filename: str, content_type: str, size: int,
+               storage_key: str, now: datetime) -> Document:
+    lock_event(session, event_id)
+    document = Document(event_id=event_id, title=title, filename=filename, content_type=content_type, size=size,
+                        storage_key=storage_key, created_at=now)
+    session.add(document)
+    session.flush()
+    return document
+
+
+def list_documents(session: Session, event_id: int) -> list[DocumentSummary]:
+    counts = dict(
+        (document_id, (recipients, downloads or 0))
+        for document_id, recipients, downloads in session.execute(
+            select(DocumentDelivery.document_id, func.count(), func.sum(DocumentDelivery.download_count))
+            .join(Document, Document.id == DocumentDelivery.document_id)
+            .where(Document.event_id == event_id)
+            .group_by(DocumentDelivery.document_id)
+        )
+    )
+    documents = session.scalars(
+        select(Document).where(Document.event_id == event_id, Document.deleted_at.is_(None)).order_by(Document.id)
+    )
+    return [DocumentSummary(d, *counts.get(d.id, (0, 0))) for d in documents]
+
+
+def delete_document(session: Session, document_id: int, now: datetime) -> Document:
+    """Withdraw a document: its links stop working; the file is removed by the caller."""
+    document = session.get(Document, document_id)
+    if document is None or document.deleted_at is not None:
+        raise NotFound("No such document.")
+    document.deleted_at = now
+    session.flush()
+    return document
+
+
+def deliver(session: Session, event_id: int, now: datetime) -> tuple[int, int]:
+    """Queue one documentation email per recipient listing the documents they have not had.
+
+    Returns (emails queued, documents delivered). Runs under the event lock, so two
+    concurrent sends cannot both deliver the same document.
+    """
+    event = lock_event(session, event_id)
+    documents = list(session.scalars(
+        select(Document).where(Document.event_id == event.id, Document.deleted_at.is_(None)).order_by(Document.id)
+    ))
+    if not documents or event.status == EventStatus.DRAFT.value:
+        return 0, 0
+    recipients = select(Registration).where(Registration.event_id == event.id,
+                                            Registration.status == RegistrationStatus.CONFIRMED.value)
+    if event.documentation_recipients == "attended":
+        recipients = recipients.where(Registration.attended.is_(True))
+    already = {
+        pair for pair in session.execute(
+            select(DocumentDelivery.registration_id, DocumentDelivery.document_id)
+            .join(Document, Document.id == DocumentDelivery.document_id)
+            .where(Document.event_id == event.id)
+        )
+    }
+    emails = delivered = 0
+    for registration in session.scalars(recipients.order_by(Registration.id)):
+        owed = [d for d in documents if (registration.id, d.id) not in already]
+        if not owed:
+            continue
+        for document in owed:
+            session.add(DocumentDelivery(document_id=document.id, registration_id=registration.id,
+                                         token=secrets.token_urlsafe(32), created_at=now, download_count=0))
+        ids = [d.id for d in owed]
+        outbox.enqueue(session, outbox.DOCUMENTATION, registration, now, {"document_ids": ids},
+                       dedupe_key=f"documentation:{registration.id}:{','.join(map(str, ids))}")
+        emails += 1
+        delivered += len(owed)
+    session.flush()
+    return emails, delivered
+
+
+def deliver_due_documentation(session: Session, now: datetime) -> int:
+    """Automatic delivery, once per event, when ends_at + documentation_delay has passed.
+    An event without documents at that time waits for its first one."""
+    candidates = session.scalars(
+        select(Event).where(Event.status == EventStatus.PUBLISHED.value, Event.documentation_delivered_at.is_(None),
+                            Event.ends_at <= now)
+    )
+    queued = 0
+    for event in list(candidates):
+        if event.ends_at + timedelta(seconds=event.documentation_delay) > now:
+            continue
+        emails, delivered = deliver(session, event.id, now)
+        if delivered:
+            event.documentation_delivered_at = now
+            queued += emails
+    session.flush()
+    return queued
+
+
+def delivered_documents(session: Session, registration_id: int, document_ids: list[int], base_url: str) -> list[dict]:
+    """The documents of one documentation email, each with its link for this person."""
+    rows = session.scalars(
+        select(DocumentDelivery).where(DocumentDelivery.registration_id == registration_id,
+                                       DocumentDelivery.document_id.in_(document_ids or [-1]))
+        .order_by(DocumentDelivery.document_id)
+    )
+    listed = []
+    for delivery in rows:
+        document = delivery.document
+        if document.deleted_at is not None:
+            continue
+        link = document.url or f"{base_url}/d/{delivery.token}"
+        listed.append({"title": document.title, "url": link, "filename": document.filename,
+                       "is_file": document.url is None})
+    return listed
+
+
+def open_download(session: Session, token: str) -> tuple[Document, DocumentDelivery]:
+    """A personal download: only for its owner while they are registered; counted."""
+    delivery = session.scalar(select(DocumentDelivery).where(DocumentDelivery.token == token))
+    if delivery is None:
+        raise NotFound("No such download.")
+    document = delivery.document
+    registration = session.get(Registration, delivery.registration_id)
+    if document.deleted_at is not None or document.storage_key is None or registration is None \
+            or registration.status == RegistrationStatus.CANCELLED.value:
+        raise NotFound("No such download.")
+    delivery.download_count += 1
+    session.flush()
+    return document, delivery
+
+
+def documents_for_registration(session: Session, registration_id: int, base_url: str) -> list[dict]:
+    ids = list(session.scalars(select(DocumentDelivery.document_id).where(
+        DocumentDelivery.registration_id == registration_id)))
+    return delivered_documents(session, registration_id, ids, base_url)
+
+
+def get_document(session: Session, document_id: int) -> Optional[Document]:
+    return session.get(Document, document_id)

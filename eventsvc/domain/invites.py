@@ -1,0 +1,115 @@
+"""iCalendar objects: invites for one participant (iTIP/iMIP) and subscription feeds.
+
+Times are written in UTC. Every client we care about (Outlook, Gmail, Apple Calendar) shows
+UTC times in the reader's own zone, and UTC cannot be misread: no VTIMEZONE to get wrong
+(Outlook mishandles the long RDATE lists that generated VTIMEZONEs contain), no ambiguity
+at the DST switch. The event's own zone is named in feeds (X-WR-TIMEZONE) for display.
+
+One participant's cancellation is an attendee-scoped CANCEL under the event's UID
+(RFC 5546 §3.2.5, "uninvite"): the event keeps one UID everywhere, as the contract wants,
+and the CANCEL carries a SEQUENCE above any invite that person holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Optional
+
+from icalendar import Calendar, vCalAddress, vDuration
+from icalendar import Event as VEvent
+
+from eventsvc.domain.models import Event, EventStatus, Registration
+
+PRODID = "-//eventsvc//Fachveranstaltungen//DE"
+REQUEST = "REQUEST"
+CANCEL = "CANCEL"
+PUBLISH = "PUBLISH"
+
+
+@dataclass(frozen=True)
+class InviteContext:
+    """What an invite needs beyond the event and the participant."""
+
+    organizer_email: str  # the event's organizer, or the sender address
+    event_url: str
+    manage_url: str
+    stamp: datetime  # DTSTAMP: when this message was made (the outbox row), stable on retries
+
+
+def invite(event: Event, registration: Registration, method: str, sequence: int, context: InviteContext) -> Calendar:
+    calendar = _calendar(method)
+    vevent = _vevent(event, sequence, context.stamp, context.event_url)
+    vevent.add("description", _description(event, context.manage_url))
+    vevent.add("organizer", _organizer(event, context.organizer_email))
+    attendee = vCalAddress(f"mailto:{registration.email}")
+    attendee.params["CN"] = registration.name
+    attendee.params["CUTYPE"] = "INDIVIDUAL"
+    attendee.params["ROLE"] = "REQ-PARTICIPANT"
+    attendee.params["PARTSTAT"] = "ACCEPTED" if method == REQUEST else "DECLINED"
+    # We take no replies: the registration is the answer. RSVP=FALSE keeps clients quiet.
+    attendee.params["RSVP"] = "FALSE"
+    vevent.add("attendee", attendee)
+    if method == CANCEL or event.status == EventStatus.CANCELLED.value:
+        vevent["status"] = "CANCELLED"
+    calendar.add_component(vevent)
+    return calendar
+
+
+def feed(events: Iterable[Event], name: str, url_for_event, organizer_fallback: str,
+         timezone_name: Optional[str] = "Europe/Berlin") -> Calendar:
+    """A subscription calendar. Its bytes depend only on the events, never on 'now'."""
+    calendar = _calendar(PUBLISH)
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    if timezone_name:
+        calendar.add("x-wr-timezone", timezone_name)
+    calendar.add("refresh-interval", vDuration(timedelta(hours=1)), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+    for event in events:
+        vevent = _vevent(event, event.sequence, event.changed_at, url_for_event(event))
+        vevent.add("description", _description(event, None))
+        vevent.add("organizer", _organizer(event, organizer_fallback))
+        calendar.add_component(vevent)
+    return calendar
+
+
+def _calendar(method: str) -> Calendar:
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", method)
+    return calendar
+
+
+def _vevent(event: Event, sequence: int, stamp: datetime, url: str) -> VEvent:
+    vevent = VEvent()
+    vevent.add("uid", event.uid)
+    vevent.add("sequence", sequence)
+    vevent.add("dtstamp", stamp)
+    vevent.add("created", event.created_at)
+    vevent.add("last-modified", event.changed_at)
+    vevent.add("dtstart", event.starts_at)
+    vevent.add("dtend", event.ends_at)
+    vevent.add("summary", event.title)
+    if event.location:
+        vevent.add("location", event.location)
+    vevent.add("url", url)
+    vevent.add("status", "CANCELLED" if event.status == EventStatus.CANCELLED.value else "CONFIRMED")
+    vevent.add("transp", "OPAQUE")
+    vevent.add("class", "PUBLIC")
+    return vevent
+
+
+def _organizer(event: Event, fallback_email: str) -> vCalAddress:
+    organizer = vCalAddress(f"mailto:{event.organizer_email or fallback_email}")
+    organizer.params["CN"] = event.organizer_name or "eventsvc"
+    return organizer
+
+
+def _description(event: Event, manage_url: Optional[str]) -> str:
+    parts = [event.description or ""]
+    if manage_url:
+        parts.append(f"Ihre Anmeldung verwalten / manage your registration: {manage_url}")
+    return "\n\n".join(part for part in parts if part)

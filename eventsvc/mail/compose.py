@@ -1,0 +1,194 @@
+"""Turning an outbox row into an email: templates, invite, headers, MIME layout.
+
+Layout (RFC 6047, and what Outlook expects of a meeting request):
+
+    multipart/mixed
+      multipart/alternative
+        text/plain
+        text/html
+        text/calendar; method=REQUEST|CANCEL; charset=UTF-8     (where the kind has an invite)
+      application/ics; name=invite.ics                          (the same calendar, attached)
+
+Flask-Mail cannot put a text/calendar part inside the alternative, so emails are built with
+the standard library's EmailMessage. Every header value that comes from people's input goes
+through email.headerregistry (display names are encoded, never concatenated), and line
+breaks are removed first, so no input can add a header.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Optional
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eventsvc.domain import invites, outbox
+from eventsvc.domain.documents import delivered_documents
+from eventsvc.domain.models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
+
+INVITE_METHOD = {
+    outbox.CONFIRMATION: invites.REQUEST,
+    outbox.PROMOTED: invites.REQUEST,
+    outbox.REMINDER: invites.REQUEST,
+    outbox.EVENT_UPDATED: invites.REQUEST,
+    outbox.CANCELLED: invites.CANCEL,
+    outbox.EVENT_CANCELLED: invites.CANCEL,  # only for those who held a seat
+}
+# Kinds that only make sense while the person holds a seat. Confirmations and the like are
+# sent even if the person cancelled meanwhile: they tell what happened, in order.
+NEEDS_SEAT = {outbox.REMINDER, outbox.EVENT_UPDATED, outbox.DOCUMENTATION}
+_LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
+
+
+class Skip(Exception):
+    """The email lost its reason before it went out; it is marked skipped, not sent."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    base_url: str
+    sender: str
+    templates_override: Optional[str] = None
+
+    @classmethod
+    def from_config(cls, config) -> "MailSettings":
+        return cls(config["BASE_URL"], config["MAIL_DEFAULT_SENDER"], config.get("EMAIL_TEMPLATES"))
+
+
+def template_environment(default_dir: Path, override: Optional[str]) -> Environment:
+    loaders = [FileSystemLoader(override)] if override else []
+    loaders.append(FileSystemLoader(str(default_dir)))
+    env = Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    return env
+
+
+def compose(session: Session, message: OutboxMessage, settings: MailSettings, env: Environment,
+            now: datetime) -> EmailMessage:
+    registration = session.get(Registration, message.registration_id)
+    if registration is None:
+        raise Skip("the registration no longer exists")
+    event = registration.event
+    _check_still_due(message, registration, event, now)
+    language = registration.language if registration.language in ("de", "en") else "de"
+    context = _context(session, message, registration, event, settings, language)
+    render = lambda part: env.get_template(f"{language}/{message.kind}.{part}").render(context)  # noqa: E731
+    subject = _one_line(render("subject.txt"))
+    email = EmailMessage()
+    email["Subject"] = subject
+    email["From"] = _sender(settings.sender, event)
+    email["To"] = Address(display_name=_one_line(registration.name), addr_spec=registration.email)
+    if event.organizer_email:
+        email["Reply-To"] = Address(display_name=_one_line(event.organizer_name or ""), addr_spec=event.organizer_email)
+    email["Date"] = format_datetime(now)
+    email["Message-ID"] = message.message_id
+    email["Auto-Submitted"] = "auto-generated"
+    email["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies from Outlook
+    email["X-Eventsvc-Kind"] = message.kind
+    email.set_content(render("txt"), cte="quoted-printable")
+    email.add_alternative(render("html"), subtype="html", cte="quoted-printable")
+    method = _invite_method(message, registration)
+    if method:
+        calendar = invites.invite(event, registration, method, _sequence(message, registration, event), invites.InviteContext(
+            organizer_email=event.organizer_email or parseaddr(settings.sender)[1],
+            event_url=f"{settings.base_url}/events/{event.id}",
+            manage_url=context["manage_url"],
+            stamp=message.created_at,
+        ))
+        ics = calendar.to_ical()
+        email.add_alternative(ics.decode("utf-8"), subtype="calendar", cte="quoted-printable",
+                              params={"method": method})
+        email.make_mixed()
+        email.add_attachment(ics, maintype="application", subtype="ics", filename="invite.ics")
+    return email
+
+
+def _check_still_due(message: OutboxMessage, registration: Registration, event: Event, now: datetime) -> None:
+    status = registration.status
+    if message.kind in NEEDS_SEAT and status != RegistrationStatus.CONFIRMED.value:
+        raise Skip(f"{message.kind} to someone who is {status}")
+    if message.kind in (outbox.REMINDER, outbox.EVENT_UPDATED) and event.status != EventStatus.PUBLISHED.value:
+        raise Skip(f"{message.kind} for an event that is {event.status}")
+    if message.kind == outbox.REMINDER and event.starts_at <= now:
+        raise Skip("reminder for an event that has begun")
+
+
+def _invite_method(message: OutboxMessage, registration: Registration) -> Optional[str]:
+    if message.kind == outbox.EVENT_CANCELLED and not message.params.get("had_seat"):
+        return None
+    return INVITE_METHOD.get(message.kind)
+
+
+def _sequence(message: OutboxMessage, registration: Registration, event: Event) -> int:
+    """An invite to someone who still holds a seat shows the event as it is now, with its
+    current SEQUENCE. Anything else keeps the number it was queued with: a CANCEL's is above
+    every invite the person held, and a late REQUEST (say, retried after the person
+    cancelled) stays below the CANCEL that followed it, so calendars ignore it."""
+    holds_seat = registration.status == RegistrationStatus.CONFIRMED.value and event.status == EventStatus.PUBLISHED.value
+    if INVITE_METHOD.get(message.kind) == invites.REQUEST and holds_seat:
+        return event.sequence
+    return int(message.params.get("sequence", event.sequence))
+
+
+def _context(session, message, registration, event, settings, language) -> dict:
+    tz = ZoneInfo(event.timezone)
+    starts, ends = event.starts_at.astimezone(tz), event.ends_at.astimezone(tz)
+    base = settings.base_url
+    return {
+        "kind": message.kind,
+        "params": message.params,
+        "participant": registration,
+        "event": event,
+        "when": _when(starts, ends, language),
+        "date": format_date(starts, "EEEE, d. MMMM y" if language == "de" else "EEEE, d MMMM y", locale=language),
+        "timezone": event.timezone,
+        "manage_url": f"{base}/r/{registration.token}",
+        "invite_url": f"{base}/api/v1/registrations/{registration.token}/invite.ics",
+        "event_url": f"{base}/events/{event.id}",
+        "feed_url": f"{base}/feeds/{registration.feed_token}.ics",
+        "position": message.params.get("position"),
+        "offset_days": int(message.params.get("offset", 0)) // 86400,
+        "offset_hours": int(message.params.get("offset", 0)) // 3600,
+        "documents": delivered_documents(session, registration.id, message.params.get("document_ids", []), base)
+        if message.kind == outbox.DOCUMENTATION else [],
+        "had_seat": bool(message.params.get("had_seat")),
+        "organizer_name": event.organizer_name,
+        "organizer_email": event.organizer_email,
+    }
+
+
+def _when(starts: datetime, ends: datetime, language: str) -> str:
+    date_format = "EEEE, d. MMMM y" if language == "de" else "EEEE, d MMMM y"
+    day = format_date(starts, date_format, locale=language)
+    start_time, end_time = format_time(starts, "HH:mm", locale=language), format_time(ends, "HH:mm", locale=language)
+    suffix = " Uhr" if language == "de" else ""
+    if starts.date() == ends.date():
+        return f"{day}, {start_time}–{end_time}{suffix}"
+    end_day = format_date(ends, date_format, locale=language)
+    return f"{day}, {start_time}{suffix} – {end_day}, {end_time}{suffix}"
+
+
+def _sender(configured: str, event: Event):
+    name, address = parseaddr(configured)
+    display = event.organizer_name or name
+    return Address(display_name=_one_line(display), addr_spec=address) if address else configured
+
+
+def _one_line(text: str) -> str:
+    return _LINE_BREAKS.sub(" ", text).strip()

@@ -1,0 +1,82 @@
+"""Sending what the outbox holds: claim a batch, send over one connection, record each result.
+
+Each result is committed as soon as it is known, so a crash repeats at most the one email
+that was in flight (with the same Message-ID). A dropped connection puts the rest of the
+batch back with the back-off; 5xx answers fail the one email and go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from eventsvc import resource_dir
+from eventsvc.domain import outbox
+from eventsvc.mail.compose import MailSettings, Skip, compose, template_environment
+from eventsvc.mail.transport import DeliveryFailure, PermanentFailure, make_transport
+
+log = logging.getLogger(__name__)
+
+
+def _environment(app: Flask):
+    env = app.extensions.get("eventsvc.mail_templates")
+    if env is None:
+        env = template_environment(resource_dir("email_templates"), app.config.get("EMAIL_TEMPLATES"))
+        app.extensions["eventsvc.mail_templates"] = env
+    return env
+
+
+def send_due(app: Flask, session: Session, now: Callable) -> dict:
+    counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
+    max_delay = float(app.config["MAIL_RETRY_MAX_DELAY"])
+    settings = MailSettings.from_config(app.config)
+    env = _environment(app)
+    transport = make_transport(app.config)
+    while True:
+        batch = outbox.claim_due(session, now(), int(app.config["MAIL_BATCH_SIZE"]))
+        if not batch:
+            return counts
+        pending = list(batch)
+        try:
+            with transport.connect() as connection:
+                while pending:
+                    message = pending[0]
+                    try:
+                        email = compose(session, message, settings, env, now())
+                    except Skip as reason:
+                        outbox.mark_skipped(session, message, str(reason))
+                        counts["skipped"] += 1
+                    except Exception as error:  # a broken template must not stall the queue
+                        log.exception("cannot compose outbox message %s", message.id)
+                        outbox.mark_failed(session, message, f"cannot compose: {error}")
+                        counts["failed"] += 1
+                    else:
+                        try:
+                            connection.send(email)
+                        except PermanentFailure as failure:
+                            outbox.mark_failed(session, message, failure.detail)
+                            counts["failed"] += 1
+                        except DeliveryFailure as failure:
+                            outbox.schedule_retry(message, now(), failure.detail, max_delay)
+                            counts["retry"] += 1
+                            if failure.connection_lost:
+                                pending.pop(0)
+                                session.commit()
+                                raise
+                        else:
+                            outbox.mark_sent(session, message, now())
+                            counts["sent"] += 1
+                    pending.pop(0)
+                    session.commit()
+        except DeliveryFailure as failure:
+            # Could not connect, or lost the connection: the rest waits for the next try.
+            log.warning("mail delivery interrupted: %s", failure.detail)
+            outbox.release(pending, now(), failure.detail, max_delay)
+            counts["retry"] += len(pending)
+            session.commit()
+            return counts
+        if len(batch) < int(app.config["MAIL_BATCH_SIZE"]):
+            return counts

@@ -1,0 +1,40 @@
+"""Where uploaded documents live. Small on purpose: an S3-compatible backend needs only
+`save`, `open` and `delete` with the same meaning."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class DocumentStorage(Protocol):
+    def save(self, stream: BinaryIO) -> str: ...
+    def open(self, key: str) -> BinaryIO: ...
+    def delete(self, key: str) -> None: ...
+
+
+class LocalStorage:
+    """Files under the instance folder, named by random keys: never by what was uploaded."""
+
+    def __init__(self, root: str):
+        self.root = Path(root)
+
+    def save(self, stream: BinaryIO) -> str:
+        self.root.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(16)
+        partial = self.root / f"{key}.part"
+        with open(partial, "wb") as target:
+            while chunk := stream.read(1024 * 1024):
+                target.write(chunk)
+        os.replace(partial, self.root / key)
+        return key
+
+    def open(self, key: str) -> BinaryIO:
+        if not key.isalnum():
+            raise FileNotFoundError(key)
+        return open(self.root / key, "rb")
+
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)

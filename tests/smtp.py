@@ -1,0 +1,61 @@
+"""A real SMTP server for tests (aiosmtpd on a free port) that can misbehave on request."""
+
+from __future__ import annotations
+
+import email
+import threading
+from email.message import EmailMessage
+from email.policy import default
+
+from aiosmtpd.controller import Controller
+
+from tests.processes import free_port
+
+
+class Recorder:
+    """Accepts mail, or answers as `mode` says: ok, temporary (451), permanent (550), drop."""
+
+    def __init__(self):
+        self.mode = "ok"
+        self.received: list[bytes] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.mode == "temporary":
+            return "451 4.3.0 Mailbox temporarily unavailable"
+        if self.mode == "permanent":
+            return "550 5.1.1 No such user"
+        if self.mode == "drop":
+            server.transport.abort()  # hang up in the middle of the transaction
+            return "421 closing"
+        with self.lock:
+            self.received.append(envelope.original_content or envelope.content)
+        return "250 2.0.0 OK"
+
+
+class SmtpServer:
+    def __init__(self):
+        self.port = free_port()
+        self.recorder = Recorder()
+        self.controller = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        with self.recorder.lock:
+            return [email.message_from_bytes(raw, policy=default) for raw in self.recorder.received]
+
+    def raw(self) -> list[bytes]:
+        with self.recorder.lock:
+            return list(self.recorder.received)
+
+    def kinds(self) -> list[tuple[str, str]]:
+        return [(m["X-Eventsvc-Kind"], m["To"].addresses[0].addr_spec) for m in self.messages]

@@ -1,0 +1,225 @@
+"""Emails through a real SMTP server: every kind's content and headers, exactly once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from icalendar import Calendar
+
+from eventsvc.scheduler.jobs import tick
+from tests.conftest import T0
+from tests.helpers import ADMIN, create_event, iso, register
+
+
+def parts(message):
+    return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
+
+
+def test_every_kind_has_the_required_headers_and_parts(mail_app, client, smtp):
+    event = create_event(client, capacity=1)
+    seat = register(client, event["id"], "seat@example.org", name="Jürgen Groß").get_json()
+    register(client, event["id"], "wait@example.org", language="en")
+    register(client, event["id"], "SEAT@example.org")  # already-registered
+    client.patch(f"/api/v1/admin/events/{event['id']}", json={"location": "Rathaus"}, headers=ADMIN)
+    tick(mail_app)
+    client.delete(f"/api/v1/registrations/{seat['token']}")  # cancelled + promoted
+    client.post(f"/api/v1/admin/events/{event['id']}/cancel", headers=ADMIN)
+    tick(mail_app)
+    kinds = smtp.kinds()
+    assert kinds == [
+        ("confirmation", "seat@example.org"), ("waitlisted", "wait@example.org"),
+        ("already-registered", "seat@example.org"), ("event-updated", "seat@example.org"),
+        ("cancelled", "seat@example.org"), ("promoted", "wait@example.org"),
+        ("event-cancelled", "wait@example.org"),
+    ]
+    ids = set()
+    for message in smtp.messages:
+        assert message["Auto-Submitted"] == "auto-generated"
+        assert message["Reply-To"].addresses[0].addr_spec == "fortbildung@kommunen.example"
+        assert message["Message-ID"] and message["Message-ID"] not in ids
+        ids.add(message["Message-ID"])
+        found = parts(message)
+        assert "text/plain" in found and "text/html" in found
+        kind = message["X-Eventsvc-Kind"]
+        if kind in ("confirmation", "promoted", "event-updated", "cancelled", "event-cancelled"):
+            calendar_part = found["text/calendar"]
+            method = "CANCEL" if kind in ("cancelled", "event-cancelled") else "REQUEST"
+            assert calendar_part.get_param("method") == method
+            assert calendar_part.get_content_charset() == "utf-8"
+            assert Calendar.from_ical(calendar_part.get_content())["METHOD"] == method
+            assert message.get_content_type() == "multipart/mixed"
+            assert found["application/ics"].get_filename() == "invite.ics"
+        else:
+            assert "text/calendar" not in found
+    german = smtp.messages[0]
+    assert german["Subject"] == "Anmeldebestätigung: Fachveranstaltung Standesamtswesen"
+    text = parts(german)["text/plain"].get_content()
+    assert "Guten Tag Jürgen Groß" in text and "Mittwoch, 2. Dezember 2026, 09:00–16:00 Uhr" in text
+    assert f"https://events.example.org/r/{seat['token']}" in text
+    english = smtp.messages[1]
+    assert english["Subject"] == "Waiting list: Fachveranstaltung Standesamtswesen"
+    assert "number 1 on the waiting list" in parts(english)["text/plain"].get_content()
+
+
+def test_confirmation_then_cancellation_in_one_tick_both_go_out_in_order(mail_app, client, smtp):
+    event = create_event(client)
+    token = register(client, event["id"], "a@example.org").get_json()["token"]
+    client.delete(f"/api/v1/registrations/{token}")
+    tick(mail_app)
+    assert smtp.kinds() == [("confirmation", "a@example.org"), ("cancelled", "a@example.org")]
+    request, cancel = (Calendar.from_ical(parts(m)["text/calendar"].get_content()) for m in smtp.messages)
+    assert request.events[0]["SEQUENCE"] < cancel.events[0]["SEQUENCE"]
+
+
+def test_nothing_is_sent_twice(mail_app, client, smtp):
+    event = create_event(client)
+    register(client, event["id"], "a@example.org")
+    tick(mail_app)
+    tick(mail_app)
+    assert smtp.kinds() == [("confirmation", "a@example.org")]
+
+
+def test_reminders_go_once_at_their_time_and_only_to_seat_holders(mail_app, client, smtp, clock):
+    event = create_event(client, capacity=1, reminders=["P7D", "P1D"])
+    starts = T0 + timedelta(days=30)
+    stay = register(client, event["id"], "stay@example.org").get_json()
+    register(client, event["id"], "wait@example.org")
+    tick(mail_app)
+    assert smtp.kinds() == [("confirmation", "stay@example.org"), ("waitlisted", "wait@example.org")]
+    clock.set(starts - timedelta(days=7, seconds=1))
+    tick(mail_app)
+    assert len(smtp.messages) == 2
+    clock.set(starts - timedelta(days=7))
+    tick(mail_app)
+    tick(mail_app)
+    assert smtp.kinds()[2:] == [("reminder", "stay@example.org")]
+    reminder = smtp.messages[2]
+    assert reminder["Subject"].endswith("in 7 Tagen")
+    assert parts(reminder)["text/calendar"].get_param("method") == "REQUEST"
+    # A seat taken after the 7-day reminder fell due gets only the 1-day one.
+    clock.advance(timedelta(hours=1))
+    client.delete(f"/api/v1/registrations/{stay['token']}")
+    clock.set(starts - timedelta(days=1))
+    tick(mail_app)
+    assert smtp.kinds()[3:] == [("cancelled", "stay@example.org"), ("promoted", "wait@example.org"),
+                                ("reminder", "wait@example.org")]
+    assert smtp.messages[-1]["Subject"].endswith("morgen")
+
+
+def test_reminders_follow_the_event_when_it_moves(mail_app, client, smtp, clock):
+    event = create_event(client, reminders=["P1D"])
+    register(client, event["id"], "a@example.org")
+    new_start = T0 + timedelta(days=40)
+    client.patch(f"/api/v1/admin/events/{event['id']}", headers=ADMIN,
+                 json={"starts_at": iso(new_start), "ends_at": iso(new_start + timedelta(hours=6))})
+    clock.set(T0 + timedelta(days=29))  # the old reminder time
+    tick(mail_app)
+    assert [k for k, _ in smtp.kinds()] == ["confirmation", "event-updated"]
+    clock.set(new_start - timedelta(days=1))
+    tick(mail_app)
+    assert [k for k, _ in smtp.kinds()] == ["confirmation", "event-updated", "reminder"]
+
+
+def test_temporary_failures_retry_with_backoff_permanent_ones_fail(mail_app, client, smtp, clock):
+    event = create_event(client, capacity=5)
+    register(client, event["id"], "a@example.org")
+    smtp.recorder.mode = "temporary"
+    tick(mail_app)
+    queued = client.get("/api/v1/admin/outbox?status=queued", headers=ADMIN).get_json()
+    assert len(queued) == 1 and queued[0]["attempts"] == 1 and queued[0]["last_error"].startswith("451")
+    smtp.recorder.mode = "ok"
+    tick(mail_app)
+    assert smtp.kinds() == []  # backing off: not due yet
+    clock.advance(timedelta(seconds=301))
+    tick(mail_app)
+    assert smtp.kinds() == [("confirmation", "a@example.org")]
+    smtp.recorder.mode = "permanent"
+    register(client, event["id"], "b@example.org")
+    tick(mail_app)
+    failed = client.get("/api/v1/admin/outbox?status=failed", headers=ADMIN).get_json()
+    assert [(m["recipient"], m["last_error"][:3]) for m in failed] == [("b@example.org", "550")]
+    smtp.recorder.mode = "ok"
+    retried = client.post(f"/api/v1/admin/outbox/{failed[0]['id']}/retry", headers=ADMIN)
+    assert retried.status_code == 200 and retried.get_json()["status"] == "queued"
+    tick(mail_app)
+    assert smtp.kinds()[-1] == ("confirmation", "b@example.org")
+
+
+def test_smtp_down_then_up_delivers_everything_once(mail_app, client, smtp, clock):
+    event = create_event(client, capacity=10)
+    smtp.stop()
+    for i in range(5):
+        register(client, event["id"], f"p{i}@example.org")
+    tick(mail_app)
+    clock.advance(timedelta(minutes=10))
+    tick(mail_app)
+    smtp.start()
+    clock.advance(timedelta(minutes=10))
+    tick(mail_app)
+    tick(mail_app)
+    assert sorted(smtp.kinds()) == [("confirmation", f"p{i}@example.org") for i in range(5)]
+
+
+def test_connection_dropped_mid_data_is_retried_with_the_same_message_id(mail_app, client, smtp, clock):
+    event = create_event(client, capacity=10)
+    register(client, event["id"], "a@example.org")
+    register(client, event["id"], "b@example.org")
+    smtp.recorder.mode = "drop"
+    tick(mail_app)
+    first_try = client.get("/api/v1/admin/outbox", headers=ADMIN).get_json()
+    assert all(m["status"] == "queued" for m in first_try)
+    smtp.recorder.mode = "ok"
+    clock.advance(timedelta(minutes=10))
+    tick(mail_app)
+    assert sorted(smtp.kinds()) == [("confirmation", "a@example.org"), ("confirmation", "b@example.org")]
+    sent = {m["recipient"]: m["message_id"] for m in client.get("/api/v1/admin/outbox", headers=ADMIN).get_json()}
+    assert {m["To"].addresses[0].addr_spec: m["Message-ID"] for m in smtp.messages} == sent
+
+
+def test_a_crashed_senders_lease_expires_and_the_row_is_sent(mail_app, client, smtp, clock):
+    from eventsvc.db import db
+    from eventsvc.domain import outbox
+    event = create_event(client)
+    register(client, event["id"], "a@example.org")
+    claimed = outbox.claim_due(db.session, clock.now(), 10)  # a sender that then dies
+    assert len(claimed) == 1
+    claimed_id = claimed[0].message_id
+    db.session.rollback()
+    tick(mail_app)
+    assert smtp.kinds() == []
+    clock.advance(outbox.LEASE + timedelta(seconds=1))
+    tick(mail_app)
+    assert smtp.kinds() == [("confirmation", "a@example.org")]
+    assert smtp.messages[0]["Message-ID"] == claimed_id
+
+
+def test_user_input_cannot_add_headers(mail_app, client, smtp):
+    event = create_event(client, organizer_name="Team")
+    response = register(client, event["id"], "a@example.org", name="Eva\r\nBcc: victim@example.org")
+    assert response.status_code == 422
+    register(client, event["id"], "b@example.org", name='Eva "Bcc: x@example.org" <evil>')
+    tick(mail_app)
+    message = smtp.messages[0]
+    assert message["Bcc"] is None and len(message["To"].addresses) == 1
+    assert message["To"].addresses[0].addr_spec == "b@example.org"
+
+
+def test_html_is_outlook_friendly(mail_app, client, smtp):
+    event = create_event(client, title="<script>alert(1)</script>")
+    register(client, event["id"], "a@example.org")
+    tick(mail_app)
+    html = parts(smtp.messages[0])["text/html"].get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<table" in html and "style=" in html and "<img" not in html and "<link" not in html
+
+
+def test_operator_templates_override_defaults(mail_app, client, smtp, tmp_path):
+    folder = tmp_path / "templates" / "de"
+    folder.mkdir(parents=True)
+    (folder / "confirmation.subject.txt").write_text("Bestätigt – {{ event.title }}")
+    mail_app.config["EMAIL_TEMPLATES"] = str(tmp_path / "templates")
+    mail_app.extensions.pop("eventsvc.mail_templates", None)
+    event = create_event(client)
+    register(client, event["id"], "a@example.org")
+    tick(mail_app)
+    assert smtp.messages[0]["Subject"] == "Bestätigt – Fachveranstaltung Standesamtswesen"
