@@ -72,3 +72,7 @@ def create_token(name: str) -> None:
     token = make(db.session, name, now())
     db.session.commit()
     click.echo(token)
+
+
+if __name__ == "__main__":
+    cli()
