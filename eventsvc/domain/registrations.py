@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import outbox
-from eventsvc.domain.errors import AlreadyRegistered, EventFull, NotFound, RegistrationClosed
+from eventsvc.domain.errors import AlreadyRegistered, EventFull, InvalidState, NotFound, RegistrationClosed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, EventStatus, Registration, RegistrationStatus
 
@@ -123,6 +123,8 @@ def promote_waitlisted(session: Session, event: Event, now: datetime) -> list[Re
 
 def check_in(session: Session, registration_id: int, attended: bool, now: datetime) -> Registration:
     registration = get_by_id(session, registration_id)
+    if attended and registration.status == CANCELLED:
+        raise InvalidState("A cancelled registration cannot be checked in.")
     registration.attended = attended
     registration.checked_in_at = now if attended else None
     session.flush()

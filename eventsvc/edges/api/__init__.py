@@ -17,6 +17,7 @@ JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
 def register(app: Flask, api) -> None:
     from eventsvc.extensions import csrf
 
+    app.register_blueprint(documents.downloads)
     for blueprint in (events.public, registrations.public, events.admin):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # token- or bearer-authenticated JSON, not cookie sessions

@@ -1,1 +1,161 @@
-"""Documents (filled in by the documentation feature)."""
+"""Organizers' documents (uploads and links), sending them, and participants' downloads."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import marshmallow as ma
+from flask import current_app, request, send_file
+from flask_smorest import Blueprint
+
+from eventsvc.db import db
+from eventsvc.domain import documents as document_service
+from eventsvc.domain import events as event_service
+from eventsvc.domain import registrations as registration_service
+from eventsvc.domain.errors import NotFound, ValidationFailed
+from eventsvc.edges.api.auth import SECURITY
+from eventsvc.edges.api.events import admin
+from eventsvc.edges.api.presenters import admin_registration_dict
+from eventsvc.edges.api.problems import problem
+from eventsvc.edges.api.registrations import csv_response
+from eventsvc.edges.api.schemas import (
+    DeliveryReportSchema,
+    DocumentLinkSchema,
+    DocumentOutSchema,
+    DocumentUploadSchema,
+)
+from eventsvc.edges.common import now, unit_of_work
+from eventsvc.storage import LocalStorage
+
+downloads = Blueprint("downloads", __name__, description="Personal document downloads")
+_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\]+')
+
+
+def storage() -> LocalStorage:
+    return current_app.extensions.setdefault("eventsvc.storage", LocalStorage(current_app.config["UPLOAD_DIR"]))
+
+
+def _summary_dict(summary: document_service.DocumentSummary) -> dict:
+    document = summary.document
+    return {
+        "id": document.id, "title": document.title, "kind": "link" if document.url else "file",
+        "url": document.url, "filename": document.filename, "content_type": document.content_type,
+        "size": document.size, "created_at": document.created_at,
+        "recipients": summary.recipients, "downloads": summary.downloads,
+    }
+
+
+@admin.route("/events/<id:event_id>/documents", methods=["POST"])
+@admin.response(201, DocumentOutSchema)
+@admin.doc(security=SECURITY, requestBody={
+    "required": True,
+    "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file", "title"], "properties": {
+            "file": {"type": "string", "format": "binary"}, "title": {"type": "string", "maxLength": 200}}}},
+        "application/json": {"schema": DocumentLinkSchema},
+    },
+})
+def add_document(event_id: int):
+    """Upload a file (multipart: `file`, `title`) or add a link (JSON: `title`, `url`)."""
+    if request.mimetype == "multipart/form-data":
+        return _add_upload(event_id)
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        return problem(400, "invalid_json", "Send a JSON object with title and url, or a multipart upload.")
+    fields = _load(DocumentLinkSchema(), payload)
+    with unit_of_work() as session:
+        document = document_service.add_link(session, event_id, fields["title"].strip(), fields["url"], now())
+        return _summary_dict(document_service.DocumentSummary(document, 0, 0))
+
+
+def _add_upload(event_id: int):
+    fields = _load(DocumentUploadSchema(), request.form.to_dict())
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed({"file": ["Missing data for required field."]})
+    head = upload.stream.read(8192)
+    upload.stream.seek(0)
+    content_type = document_service.sniff_type(head)
+    with unit_of_work() as session:
+        event_service.get_event(session, event_id, public=False)
+    key = storage().save(upload.stream)
+    size = os.path.getsize(os.path.join(current_app.config["UPLOAD_DIR"], key))
+    if size > int(current_app.config["UPLOAD_MAX_BYTES"]):
+        storage().delete(key)
+        return problem(413, "payload_too_large", f"Uploads are limited to {current_app.config['UPLOAD_MAX_BYTES']} bytes.")
+    filename = _UNSAFE_NAME.sub("_", os.path.basename(upload.filename.replace("\\", "/")))[:255] or "dokument"
+    try:
+        with unit_of_work() as session:
+            document = document_service.add_upload(session, event_id, fields["title"].strip(), filename,
+                                                   content_type, size, key, now())
+            return _summary_dict(document_service.DocumentSummary(document, 0, 0))
+    except Exception:
+        storage().delete(key)
+        raise
+
+
+def _load(schema: ma.Schema, data: dict) -> dict:
+    try:
+        return schema.load(data)
+    except ma.ValidationError as error:
+        raise ValidationFailed(error.messages) from error
+
+
+@admin.route("/events/<id:event_id>/documents", methods=["GET"])
+@admin.response(200, DocumentOutSchema(many=True))
+@admin.doc(security=SECURITY)
+def list_documents(event_id: int):
+    """The event's documents, with how many people were sent each and how often it was downloaded."""
+    with unit_of_work() as session:
+        event_service.get_event(session, event_id, public=False)
+        return [_summary_dict(summary) for summary in document_service.list_documents(session, event_id)]
+
+
+@admin.route("/documents/<id:document_id>", methods=["DELETE"])
+@admin.response(200, DocumentOutSchema)
+@admin.doc(security=SECURITY)
+def delete_document(document_id: int):
+    """Withdraw a document: its download links stop working and the file is removed."""
+    with unit_of_work() as session:
+        document = document_service.delete_document(session, document_id, now())
+        shown = _summary_dict(document_service.DocumentSummary(document, 0, 0))
+        key = document.storage_key
+    if key:
+        storage().delete(key)
+    return shown
+
+
+@admin.route("/events/<id:event_id>/documents/send", methods=["POST"])
+@admin.response(202, DeliveryReportSchema)
+@admin.doc(security=SECURITY)
+def send_documents(event_id: int):
+    """Send now the documents that participants have not had yet; nobody gets one twice."""
+    with unit_of_work() as session:
+        event_service.get_event(session, event_id, public=False)
+        emails, delivered = document_service.deliver(session, event_id, now())
+        return {"emails_queued": emails, "documents_delivered": delivered}
+
+
+@admin.route("/events/<id:event_id>/attendance", methods=["GET"])
+@admin.doc(security=SECURITY, responses={200: {"description": "CSV of the confirmed participants and who attended",
+                                               "content": {"text/csv": {}}}})
+def attendance_csv(event_id: int):
+    """The attendance list as CSV (confirmed participants, attended yes/no)."""
+    with unit_of_work() as session:
+        event_service.get_event(session, event_id, public=False)
+        rows = [admin_registration_dict(registration, position) for registration, position
+                in registration_service.list_for_event(session, event_id, "confirmed")]
+    return csv_response(rows, f"attendance-{event_id}.csv")
+
+
+@downloads.route("/d/<token>", methods=["GET"])
+def download(token: str):
+    with unit_of_work() as session:
+        document, _delivery = document_service.open_download(session, token)
+        key, filename, content_type = document.storage_key, document.filename, document.content_type
+    try:
+        stream = storage().open(key)
+    except FileNotFoundError:
+        raise NotFound("No such download.") from None
+    return send_file(stream, mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
