@@ -25,9 +25,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Optional
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -35,6 +33,7 @@ from sqlalchemy.orm import Session
 from eventsvc.domain import invites, outbox
 from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
+from eventsvc.formatting import event_when
 
 INVITE_METHOD = {
     outbox.CONFIRMATION: invites.REQUEST,
@@ -147,16 +146,13 @@ def _sequence(message: OutboxMessage, registration: Registration, event: Event) 
 
 
 def _context(session, message, registration, event, settings, language) -> dict:
-    tz = ZoneInfo(event.timezone)
-    starts, ends = event.starts_at.astimezone(tz), event.ends_at.astimezone(tz)
     base = settings.base_url
     return {
         "kind": message.kind,
         "params": message.params,
         "participant": registration,
         "event": event,
-        "when": _when(starts, ends, language),
-        "date": format_date(starts, "EEEE, d. MMMM y" if language == "de" else "EEEE, d MMMM y", locale=language),
+        "when": event_when(event.starts_at, event.ends_at, event.timezone, language),
         "timezone": event.timezone,
         "manage_url": f"{base}/r/{registration.token}",
         "invite_url": f"{base}/api/v1/registrations/{registration.token}/invite.ics",
@@ -171,17 +167,6 @@ def _context(session, message, registration, event, settings, language) -> dict:
         "organizer_name": event.organizer_name,
         "organizer_email": event.organizer_email,
     }
-
-
-def _when(starts: datetime, ends: datetime, language: str) -> str:
-    date_format = "EEEE, d. MMMM y" if language == "de" else "EEEE, d MMMM y"
-    day = format_date(starts, date_format, locale=language)
-    start_time, end_time = format_time(starts, "HH:mm", locale=language), format_time(ends, "HH:mm", locale=language)
-    suffix = " Uhr" if language == "de" else ""
-    if starts.date() == ends.date():
-        return f"{day}, {start_time}–{end_time}{suffix}"
-    end_day = format_date(ends, date_format, locale=language)
-    return f"{day}, {start_time}{suffix} – {end_day}, {end_time}{suffix}"
 
 
 def _sender(configured: str, event: Event):

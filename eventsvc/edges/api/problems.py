@@ -74,6 +74,10 @@ class ProblemApi(Api):
 
     def handle_http_exception(self, error: HTTPException):
         status = error.code or 500
+        if not wants_problem():
+            from eventsvc.edges.web.views import render_error
+
+            return render_error(status)
         data = getattr(error, "data", None) or {}
         if status == 422 and "messages" in data:
             return validation_problem(_flatten_locations(data["messages"]))
@@ -105,4 +109,7 @@ def handle_domain_error(error: domain_errors.DomainError) -> Response:
 
 
 def wants_problem() -> bool:
-    return request.path.startswith("/api/") or request.path in ("/openapi.json", "/healthz")
+    """Machines get problem documents; people on the web pages get an HTML page."""
+    path = request.path
+    return (path.startswith(("/api/", "/d/", "/feeds/")) or path.endswith(".ics")
+            or path in ("/openapi.json", "/healthz"))

@@ -1,5 +1,32 @@
-"""Server-rendered pages."""
+"""Server-rendered pages for participants: the event list, an event with its registration
+form, the registration's own page. They work without JavaScript and call the same domain
+services, with the same input schema, as the JSON API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import Babel
+
+from eventsvc.edges.web.views import pages
+
+LANGUAGES = ("de", "en")
 
 
-def register(app) -> None:
-    pass
+def select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
+
+
+def register(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    Babel(app, locale_selector=select_locale)
+    app.register_blueprint(pages)
+    # The page forms are FlaskForms and check their CSRF token themselves, so that a stale
+    # token re-shows the form with what the person typed instead of a bare 400 page.
+    from eventsvc.extensions import csrf
+
+    csrf.exempt(pages)

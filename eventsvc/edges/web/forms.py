@@ -1,0 +1,21 @@
+"""The registration form. WTForms renders it and checks the CSRF token; the rules for the
+fields are the JSON API's schema (RegistrationInSchema), applied in the view."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, StringField
+
+
+class RegistrationForm(FlaskForm):
+    name = StringField()
+    email = EmailField()
+    organization = StringField()
+    role = StringField()
+    consent = BooleanField()
+    # A field people never see: bots that fill every input give themselves away.
+    website = StringField()
+
+
+class ConfirmForm(FlaskForm):
+    """An empty form: the CSRF token of a confirmation step."""

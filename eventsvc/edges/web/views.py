@@ -1,0 +1,183 @@
+"""The participant pages: parse the form, call the domain, render."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from eventsvc.db import db
+from eventsvc.domain import documents as document_service
+from eventsvc.domain import events as event_service
+from eventsvc.domain import registrations as registration_service
+from eventsvc.domain.errors import AlreadyRegistered, DomainError, EventFull, NotFound, RegistrationClosed
+from eventsvc.domain.models import EventStatus, RegistrationStatus
+from eventsvc.edges.api.registrations import applicant_from
+from eventsvc.edges.api.schemas import RegistrationInSchema
+from eventsvc.edges.common import now, unit_of_work
+from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
+from eventsvc.extensions import limiter
+from eventsvc.formatting import event_when
+
+pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
+                  static_url_path="/static/web")
+
+
+@pages.app_template_filter("when")
+def when_filter(event) -> str:
+    return event_when(event.starts_at, event.ends_at, event.timezone, str(get_locale()))
+
+
+@pages.app_context_processor
+def page_globals() -> dict:
+    return {"language": str(get_locale()), "privacy_url": current_app.config.get("PRIVACY_URL")}
+
+
+@pages.get("/")
+def index():
+    with unit_of_work() as db_session:
+        events = event_service.list_events(db_session, now(), public=True)
+        occupancy = event_service.occupancy(db_session, [event.id for event in events])
+        return render_template("index.html", events=events, occupancy=occupancy)
+
+
+@pages.get("/language/<code>")
+def choose_language(code: str):
+    if code in ("de", "en"):
+        session["lang"] = code
+    target = request.args.get("next", "/")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+
+
+def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
+    db_session = db.session
+    try:
+        event = event_service.get_event(db_session, event_id, public=True)
+    except NotFound:
+        abort(404)
+    occupancy = event_service.occupancy(db_session, [event.id])[event.id]
+    moment = now()
+    if event.status == EventStatus.CANCELLED.value:
+        closed = _("Diese Veranstaltung wurde abgesagt.")
+    elif event.ends_at <= moment:
+        closed = _("Diese Veranstaltung hat bereits stattgefunden.")
+    elif not registration_service.is_registration_open(event, moment):
+        closed = _("Die Anmeldung ist derzeit nicht geöffnet.") if event.registration_opens_at and \
+            event.registration_opens_at > moment else _("Die Anmeldung ist geschlossen.")
+    elif occupancy.seats_taken >= event.capacity and not event.waitlist_enabled:
+        closed = _("Die Veranstaltung ist ausgebucht.")
+    else:
+        closed = None
+    html = render_template("event.html", event=event, occupancy=occupancy, form=form, closed=closed)
+    db_session.rollback()
+    return html, status
+
+
+@pages.get("/events/<id:event_id>")
+def event_page(event_id: int):
+    return _event_page(event_id, RegistrationForm())
+
+
+def _registration_limit() -> str:
+    return current_app.config["RATELIMIT_REGISTRATION"]
+
+
+@pages.post("/events/<id:event_id>")
+@limiter.limit(_registration_limit, methods=["POST"])
+def register(event_id: int):
+    form = RegistrationForm()
+    if not form.validate_on_submit():  # only the CSRF token is checked here
+        form.form_errors.append(_("Das Formular ist abgelaufen. Bitte senden Sie es noch einmal."))
+        return _event_page(event_id, form, 400)
+    if form.website.data:
+        form.form_errors.append(_("Ihre Anmeldung konnte nicht verarbeitet werden."))
+        return _event_page(event_id, form, 400)
+    payload = {
+        "name": form.name.data or "",
+        "email": (form.email.data or "").strip(),
+        "organization": form.organization.data or None,
+        "role": form.role.data or None,
+        "consent": bool(form.consent.data),
+        "language": str(get_locale()),
+    }
+    try:
+        fields = RegistrationInSchema().load(payload)
+    except ma.ValidationError as error:
+        _attach_errors(form, error.messages)
+        return _event_page(event_id, form, 422)
+    try:
+        with unit_of_work() as db_session:
+            registration = registration_service.register(db_session, event_id, applicant_from(fields), now())
+            token = registration.token
+    except NotFound:
+        abort(404)
+    except AlreadyRegistered:
+        form.email.errors = [_("Mit dieser E-Mail-Adresse besteht bereits eine Anmeldung. "
+                               "Wir haben Ihnen den Link zu Ihrer Anmeldung noch einmal geschickt.")]
+        return _event_page(event_id, form, 409)
+    except (RegistrationClosed, EventFull) as refusal:
+        form.form_errors.append(_("Die Veranstaltung ist ausgebucht.") if isinstance(refusal, EventFull)
+                                else _("Die Anmeldung ist geschlossen."))
+        return _event_page(event_id, form, 409)
+    return redirect(url_for("pages.manage", token=token, new=1), code=303)
+
+
+# Messages from the shared schema, in the page's language.
+def _field_messages() -> dict:
+    return {
+        "name": _("Bitte geben Sie Ihren Namen an (höchstens 200 Zeichen)."),
+        "email": _("Bitte geben Sie eine gültige E-Mail-Adresse an."),
+        "organization": _("Bitte höchstens 200 Zeichen, ohne Zeilenumbrüche."),
+        "role": _("Bitte höchstens 200 Zeichen, ohne Zeilenumbrüche."),
+        "consent": _("Bitte stimmen Sie der Verarbeitung Ihrer Daten zu."),
+    }
+
+
+def _attach_errors(form: RegistrationForm, messages: dict) -> None:
+    explained = _field_messages()
+    for name in messages:
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [explained.get(name, _("Bitte prüfen Sie diese Angabe."))]
+
+
+def _load_registration(token: str):
+    try:
+        return registration_service.get_by_token(db.session, token)
+    except NotFound:
+        abort(404)
+
+
+@pages.get("/r/<token>")
+def manage(token: str):
+    registration = _load_registration(token)
+    position = registration_service.waitlist_position(db.session, registration)
+    documents = document_service.documents_for_registration(db.session, registration.id,
+                                                            current_app.config["BASE_URL"])
+    html = render_template("manage.html", registration=registration, event=registration.event, position=position,
+                           documents=documents, just_registered=request.args.get("new") == "1",
+                           statuses=RegistrationStatus)
+    db.session.rollback()
+    return html
+
+
+@pages.route("/r/<token>/cancel", methods=["GET", "POST"])
+def cancel(token: str):
+    registration = _load_registration(token)
+    form = ConfirmForm()
+    if request.method == "POST" and form.validate_on_submit():
+        with unit_of_work() as db_session:
+            registration_service.cancel(db_session, registration, now())
+        return redirect(url_for("pages.manage", token=token), code=303)
+    html = render_template("cancel.html", registration=registration, event=registration.event, form=form)
+    db.session.rollback()
+    return html
+
+
+def render_error(status: int):
+    titles = {404: _("Seite nicht gefunden"), 429: _("Zu viele Anfragen"), 413: _("Die Datei ist zu groß")}
+    return render_template("error.html", status=status, title=titles.get(status, _("Das hat nicht geklappt"))), status
+
+
+__all__ = ["pages", "render_error", "DomainError"]

@@ -1,0 +1,24 @@
+"""Dates and times as people read them: in the event's time zone, German or English."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_time
+
+DATE_FORMATS = {"de": "EEEE, d. MMMM y", "en": "EEEE, d MMMM y"}
+
+
+def event_when(starts: datetime, ends: datetime, tz: str, language: str) -> str:
+    """'Mittwoch, 2. Dezember 2026, 09:00–16:00 Uhr' (or the English equivalent)."""
+    zone = ZoneInfo(tz)
+    starts, ends = starts.astimezone(zone), ends.astimezone(zone)
+    date_format = DATE_FORMATS.get(language, DATE_FORMATS["de"])
+    day = format_date(starts, date_format, locale=language)
+    start_time, end_time = format_time(starts, "HH:mm", locale=language), format_time(ends, "HH:mm", locale=language)
+    suffix = " Uhr" if language == "de" else ""
+    if starts.date() == ends.date():
+        return f"{day}, {start_time}–{end_time}{suffix}"
+    end_day = format_date(ends, date_format, locale=language)
+    return f"{day}, {start_time}{suffix} – {end_day}, {end_time}{suffix}"

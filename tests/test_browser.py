@@ -1,0 +1,171 @@
+"""The participant pages in a real browser: Debian's Chromium driven by Playwright, checked by axe-core."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.helpers import create_event, register
+
+pytestmark = pytest.mark.browser
+AXE = Path(__file__).parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+OUTPUT = Path(__file__).parent / "output" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live(app):
+    """The app served over real HTTP, with CSRF protection on, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def page(browser, request):
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def check_accessibility(page) -> None:
+    assert AXE.exists(), "run `npm install --prefix tests/browser` (tests/run-all.sh does)"
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => await axe.run(document, {
+        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})""")
+    problems = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]]
+    assert problems == []
+
+
+def screenshot(page, request, name: str) -> None:
+    folder = OUTPUT / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+
+def fill_form(page, name: str, email: str, consent: bool = True) -> None:
+    page.get_by_label("Name", exact=False).first.fill(name)
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Kommune oder Dienststelle").fill("Stadt Musterstadt")
+    if consent:
+        page.locator("#consent").check()
+
+
+def test_register_waitlist_cancel_and_promotion(client, live, page, request):
+    event = create_event(client, capacity=1, title="Fachtag Standesamt 2027")
+    page.goto(live + "/")
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert "Noch 1 Platz frei" in page.content()
+    check_accessibility(page)
+    screenshot(page, request, "1-uebersicht")
+    page.get_by_role("link", name="Fachtag Standesamt 2027").click()
+    check_accessibility(page)
+    screenshot(page, request, "2-veranstaltung")
+    fill_form(page, "Anna Amsel", "anna@example.org")
+    page.get_by_role("button", name="Verbindlich anmelden").click()
+    assert "Ihr Platz ist bestätigt." in page.content()
+    assert "Eine E-Mail mit allen Angaben ist unterwegs an anna@example.org." in page.content()
+    check_accessibility(page)
+    screenshot(page, request, "3-bestaetigt")
+    anna_url = page.url
+    page.goto(f"{live}/events/{event['id']}")
+    assert "ausgebucht – Anmeldung auf die Warteliste" in page.content()
+    fill_form(page, "Bernd Bussard", "bernd@example.org")
+    page.get_by_role("button", name="Auf die Warteliste").click()
+    assert "Sie stehen auf der Warteliste, auf Platz 1." in page.content()
+    bernd_url = page.url.replace("?new=1", "")
+    page.goto(anna_url)
+    page.get_by_role("link", name="Anmeldung stornieren").click()
+    check_accessibility(page)
+    screenshot(page, request, "4-stornieren")
+    page.get_by_role("button", name="Ja, Anmeldung stornieren").click()
+    assert page.locator("#status").inner_text().strip() == "Storniert"
+    page.goto(bernd_url)
+    assert page.locator("#status").inner_text().strip() == "Platz bestätigt"
+    check_accessibility(page)
+    screenshot(page, request, "5-nachgerueckt")
+
+
+def test_bad_input_is_shown_next_to_the_fields_and_kept(client, live, page, request):
+    event = create_event(client)
+    page.goto(f"{live}/events/{event['id']}")
+    page.get_by_label("Name", exact=False).first.fill("Clara Chen")
+    page.get_by_label("E-Mail-Adresse").fill("keine-adresse")
+    page.get_by_role("button", name="Verbindlich anmelden").click()
+    email = page.get_by_label("E-Mail-Adresse")
+    assert email.get_attribute("aria-invalid") == "true"
+    described = email.get_attribute("aria-describedby").split()
+    assert any(page.locator(f"#{i}").inner_text().startswith("Bitte geben Sie eine gültige") for i in described)
+    assert page.locator("#consent-error").is_visible()
+    assert page.get_by_label("Name", exact=False).first.input_value() == "Clara Chen"  # nothing typed is lost
+    check_accessibility(page)
+    screenshot(page, request, "fehler")
+    assert client.get(f"/api/v1/admin/events/{event['id']}/registrations",
+                      headers={"Authorization": "Bearer test-admin-token"}).get_json() == []
+
+
+def test_english_by_switch_and_by_accept_language(client, live, browser, page, request):
+    event = create_event(client)
+    page.goto(f"{live}/events/{event['id']}")
+    page.get_by_role("link", name="English").click()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("heading", name="Registration").is_visible()
+    page.get_by_label("Name", exact=False).first.fill("Dora Drossel")
+    page.get_by_label("Email address").fill("dora@example.org")
+    page.locator("#consent").check()
+    page.get_by_role("button", name="Register").click()
+    assert "Your seat is confirmed." in page.content()
+    check_accessibility(page)
+    [dora] = client.get(f"/api/v1/admin/events/{event['id']}/registrations",
+                        headers={"Authorization": "Bearer test-admin-token"}).get_json()
+    assert dora["language"] == "en"  # her emails will be in English
+    english = browser.new_context(locale="en-GB", extra_http_headers={"Accept-Language": "en-GB,en;q=0.8"})
+    other = english.new_page()
+    other.goto(live + "/")
+    assert other.locator("html").get_attribute("lang") == "en" and "Upcoming events" in other.content()
+    english.close()
+
+
+def test_phone_viewport(client, live, browser, request):
+    event = create_event(client, capacity=1)
+    register(client, event["id"], "x@example.org")
+    context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True, locale="de-DE")
+    phone = context.new_page()
+    phone.goto(f"{live}/events/{event['id']}")
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360  # nothing wider than the screen
+    check_accessibility(phone)
+    screenshot(phone, request, "telefon")
+    context.close()
+
+
+def test_closed_and_cancelled_events_say_so(client, live, page):
+    event = create_event(client, capacity=1, waitlist=False)
+    register(client, event["id"], "x@example.org")
+    page.goto(f"{live}/events/{event['id']}")
+    assert "Die Veranstaltung ist ausgebucht." in page.content() and page.locator("form").count() == 0
+    client.post(f"/api/v1/admin/events/{event['id']}/cancel", headers={"Authorization": "Bearer test-admin-token"})
+    page.goto(f"{live}/events/{event['id']}")
+    assert "Diese Veranstaltung wurde abgesagt." in page.content()
+    check_accessibility(page)
