@@ -60,7 +60,9 @@ def load(app: Flask, overrides: dict | None) -> None:
 def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # No pre-ping: it would cost a round trip per request. A connection lost to a database
+    # restart fails one request with a 503 problem and is replaced.
+    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
 
 
 def _instance_secret(instance: Path) -> str:

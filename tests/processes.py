@@ -33,7 +33,7 @@ def service_env(database_url: str, instance: Path, **extra: str) -> dict:
     return env
 
 
-def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float = 30) -> None:
+def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -41,7 +41,7 @@ def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float = 30
         try:
             if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or busy starting
             pass
         time.sleep(0.05)  # polling a starting process, not standing in for a clock
     raise TimeoutError(f"{base} did not become healthy")

@@ -15,7 +15,7 @@ from tests.processes import ROOT, free_port, running, service_env
 pytestmark = pytest.mark.slow
 
 
-def wait_for(condition, seconds: float = 60):
+def wait_for(condition, seconds: float = 180):
     """Poll a condition that another process makes true (not a stand-in for a clock)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

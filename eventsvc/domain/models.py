@@ -91,7 +91,7 @@ class Registration(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
-    email_normalized: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254), index=True)
     organization: Mapped[Optional[str]] = mapped_column(String(200))
     role: Mapped[Optional[str]] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="de")

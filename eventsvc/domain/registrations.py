@@ -39,14 +39,20 @@ class Applicant:
     language: str = "de"
 
 
-def register(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Registration:
+@dataclass(frozen=True)
+class Registered:
+    registration: Registration
+    waitlist_position: Optional[int]
+
+
+def register(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Registered:
     event = lock_event(session, event_id)
     if event.status == EventStatus.DRAFT.value:
         raise NotFound("No such event.")
     if not is_registration_open(event, now):
         raise RegistrationClosed("Registration for this event is closed.")
     email_normalized = applicant.email.strip().lower()
-    existing = _live_registration(session, event.id, email_normalized)
+    existing, feed_token = _registrations_of_address(session, event.id, email_normalized)
     if existing is not None:
         _send_already_registered_notice(session, existing, now)
         raise AlreadyRegistered("This email address is already registered for the event.")
@@ -62,7 +68,7 @@ def register(session: Session, event_id: int, applicant: Applicant, now: datetim
         organization=applicant.organization,
         role=applicant.role,
         language=applicant.language,
-        feed_token=_feed_token_for(session, email_normalized),
+        feed_token=feed_token,
         status=CONFIRMED if has_seat else WAITLISTED,
         created_at=now,
         confirmed_at=now if has_seat else None,
@@ -72,10 +78,10 @@ def register(session: Session, event_id: int, applicant: Applicant, now: datetim
     session.flush()
     if has_seat:
         outbox.enqueue(session, outbox.CONFIRMATION, registration, now)
-    else:
-        outbox.enqueue(session, outbox.WAITLISTED, registration, now,
-                       {"position": waitlist_position(session, registration)})
-    return registration
+        return Registered(registration, None)
+    position = waitlist_position(session, registration)
+    outbox.enqueue(session, outbox.WAITLISTED, registration, now, {"position": position})
+    return Registered(registration, position)
 
 
 def cancel(session: Session, registration: Registration, now: datetime) -> Registration:
@@ -182,22 +188,15 @@ def is_registration_open(event: Event, now: datetime) -> bool:
     return (event.registration_opens_at is None or event.registration_opens_at <= now) and now < closes
 
 
-def _live_registration(session: Session, event_id: int, email_normalized: str) -> Optional[Registration]:
-    return session.scalar(
-        select(Registration).where(
-            Registration.event_id == event_id,
-            Registration.email_normalized == email_normalized,
-            Registration.status.in_([CONFIRMED, WAITLISTED]),
-        )
-    )
-
-
-def _feed_token_for(session: Session, email_normalized: str) -> str:
-    """One personal feed per address: reuse the token an earlier registration got."""
-    existing = session.scalar(
-        select(Registration.feed_token).where(Registration.email_normalized == email_normalized).limit(1)
-    )
-    return existing or secrets.token_urlsafe(24)
+def _registrations_of_address(session: Session, event_id: int, email_normalized: str) -> tuple[Optional[Registration], str]:
+    """The address's live registration for this event, if any, and its personal feed token
+    (one feed per address: an earlier registration's token is reused). One indexed query."""
+    live, feed_token = None, None
+    for registration in session.scalars(select(Registration).where(Registration.email_normalized == email_normalized)):
+        feed_token = feed_token or registration.feed_token
+        if registration.event_id == event_id and registration.status in (CONFIRMED, WAITLISTED):
+            live = registration
+    return live, feed_token or secrets.token_urlsafe(24)
 
 
 def events_held_by_feed(session: Session, feed_token: str) -> list[Event]:

@@ -99,6 +99,7 @@ def upgrade():
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.create_index('ix_registrations_event_status', ['event_id', 'status', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_registrations_feed_token'), ['feed_token'], unique=False)
+        batch_op.create_index(batch_op.f('ix_registrations_email_normalized'), ['email_normalized'], unique=False)
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True, sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"), postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"))
 
     op.create_table('document_deliveries',
@@ -161,6 +162,7 @@ def downgrade():
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text("status IN ('confirmed', 'waitlisted')"), postgresql_where=sa.text("status IN ('confirmed', 'waitlisted')"))
         batch_op.drop_index(batch_op.f('ix_registrations_feed_token'))
+        batch_op.drop_index(batch_op.f('ix_registrations_email_normalized'))
         batch_op.drop_index('ix_registrations_event_status')
 
     op.drop_table('registrations')

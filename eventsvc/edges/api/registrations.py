@@ -43,8 +43,8 @@ def applicant_from(fields: dict) -> Applicant:
 def register(fields: dict, event_id: int):
     """Register for an event: a seat while there are seats, else the waitlist."""
     with unit_of_work() as session:
-        registration = registration_service.register(session, event_id, applicant_from(fields), now())
-        return registration_created(registration, registration_service.waitlist_position(session, registration))
+        outcome = registration_service.register(session, event_id, applicant_from(fields), now())
+        return registration_created(outcome.registration, outcome.waitlist_position)
 
 
 def _participant_view(session, registration) -> dict:

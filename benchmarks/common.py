@@ -1,0 +1,124 @@
+"""Shared parts of the benchmarks: servers as subprocesses, a load generator, statistics."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import free_port, wait_until_healthy  # noqa: E402
+
+POSTGRES_ADMIN = os.environ.get("EVENTSVC_TEST_POSTGRES_URL", "postgresql://eventsvc:eventsvc@127.0.0.1:5432/postgres")
+
+
+def backends() -> list[str]:
+    return [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",") if b]
+
+
+@contextmanager
+def database(backend: str, folder: Path):
+    """A fresh, empty database URL for one measurement."""
+    if backend == "sqlite":
+        path = folder / f"{uuid.uuid4().hex}.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    name = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = POSTGRES_ADMIN.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def service_env(database_url: str, instance: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSVC_")}
+    env.update(EVENTSVC_DATABASE_URL=database_url, EVENTSVC_INSTANCE_PATH=str(instance),
+               EVENTSVC_ADMIN_TOKEN="bench-token", EVENTSVC_SECRET_KEY="bench", PYTHONPATH=str(ROOT))
+    env.update(extra)
+    return env
+
+
+def migrate(env: dict) -> None:
+    subprocess.run([sys.executable, "-m", "eventsvc.edges.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+
+
+@contextmanager
+def gunicorn(app_spec: str, env: dict, workers: int = 2, log: Path | None = None):
+    port = free_port()
+    output = open(log, "wb") if log else subprocess.DEVNULL
+    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+                                "--log-level", "warning", app_spec], env=env, cwd=ROOT, stdout=output,
+                               stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def fire(requests_to_send: list, concurrency: int) -> dict:
+    """Send (method, url, kwargs) tuples from `concurrency` threads, each with its own session."""
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    queue = list(reversed(requests_to_send))
+
+    def worker():
+        session = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                method, url, kwargs = queue.pop()
+            started = time.perf_counter()
+            response = session.request(method, url, timeout=60, **kwargs)
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    return {"count": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
+            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+            "statuses": statuses}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(p / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def show(label: str, result: dict) -> None:
+    print(f"  {label:<28} {result['rps']:8.1f} req/s   p50 {result['p50_ms']:7.1f} ms   p99 {result['p99_ms']:7.1f} ms"
+          f"   ({result['count']} requests in {result['seconds']:.1f} s)")
+
+
+def median(values):
+    return statistics.median(values)
