@@ -223,3 +223,23 @@ def test_operator_templates_override_defaults(mail_app, client, smtp, tmp_path):
     register(client, event["id"], "a@example.org")
     tick(mail_app)
     assert smtp.messages[0]["Subject"] == "Bestätigt – Fachveranstaltung Standesamtswesen"
+
+
+def test_moving_an_event_after_its_reminders_went_out_reminds_only_the_new_seat_holders(mail_app, client, smtp, clock):
+    event = create_event(client, capacity=1, reminders=["P1D"])
+    starts = T0 + timedelta(days=30)
+    first = register(client, event["id"], "first@example.org").get_json()
+    register(client, event["id"], "second@example.org")
+    clock.set(starts - timedelta(days=1) + timedelta(minutes=10))  # due, and settled
+    tick(mail_app)
+    tick(mail_app)
+    assert [r for k, r in smtp.kinds() if k == "reminder"] == ["first@example.org"]
+    client.delete(f"/api/v1/registrations/{first['token']}")  # second moves up after the reminder time
+    tick(mail_app)
+    assert [r for k, r in smtp.kinds() if k == "reminder"] == ["first@example.org"]
+    later = starts + timedelta(days=7)
+    client.patch(f"/api/v1/admin/events/{event['id']}", headers=ADMIN,
+                 json={"starts_at": iso(later), "ends_at": iso(later + timedelta(hours=6))})
+    clock.set(later - timedelta(days=1))
+    tick(mail_app)
+    assert [r for k, r in smtp.kinds() if k == "reminder"] == ["first@example.org", "second@example.org"]

@@ -41,6 +41,7 @@ def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Eve
         "documentation_delay": DEFAULT_DOCUMENTATION_DELAY,
         "documentation_recipients": "confirmed",
         "status": EventStatus.DRAFT.value,
+        "reminders_queued": {},
         **fields,
     }
     _check_rules(values)

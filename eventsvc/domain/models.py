@@ -53,6 +53,9 @@ class Event(db.Model):
     registration_closes_at: Mapped[Optional[datetime]]
     # Offsets before starts_at, in seconds, largest first.
     reminder_offsets: Mapped[list[int]] = mapped_column(JSON)
+    # Offset (seconds, as a string key) -> the due time whose reminders are all queued; a tick
+    # skips those, and moving the event changes the due time, so they are looked at again.
+    reminders_queued: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     documentation_delay: Mapped[int]  # seconds after ends_at
     documentation_recipients: Mapped[str] = mapped_column(String(16), default="confirmed")
     organizer_name: Mapped[Optional[str]] = mapped_column(String(200))

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -124,6 +124,17 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage
 
 def _new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@eventsvc>"
+
+
+def record_without_fsync(session: Session) -> None:
+    """On PostgreSQL, let this transaction's commit return before its WAL is flushed.
+
+    Used for recording that an email was sent, which is committed once per email. If our
+    process dies, nothing committed is lost (the server has it); only a crash of the database
+    server itself could forget the last few records, and those emails would go again with
+    their Message-IDs, like the one in flight when a sender dies."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 def mark_sent(session: Session, message: OutboxMessage, now: datetime) -> None:

@@ -6,6 +6,9 @@ reminder whose time had passed when the seat was taken is not sent), and it foll
 event when the event moves, because the due time is computed from starts_at at each tick.
 The insert is one INSERT … SELECT per event and offset, so a tick over thousands of
 participants stays cheap, and ON CONFLICT DO NOTHING makes concurrent schedulers harmless.
+Once an offset's due time is SETTLE past, nobody can still qualify for it (a seat taken
+later comes after the due time), so it is marked done on the event and not scanned again;
+SETTLE covers registrations that were being committed while the reminders were queued.
 """
 
 from __future__ import annotations
@@ -19,16 +22,25 @@ from eventsvc.domain import outbox
 from eventsvc.domain.models import Event, EventStatus, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 
 
+SETTLE = timedelta(minutes=5)
+
+
 def queue_due_reminders(session: Session, now: datetime) -> int:
     events = session.scalars(
         select(Event).where(Event.status == EventStatus.PUBLISHED.value, Event.starts_at > now)
     )
     queued = 0
     for event in events:
+        done = dict(event.reminders_queued or {})
         for offset in event.reminder_offsets:
             due = event.starts_at - timedelta(seconds=offset)
-            if due <= now:
-                queued += _queue(session, event, offset, due, now)
+            if due > now or done.get(str(offset)) == due.isoformat():
+                continue
+            queued += _queue(session, event, offset, due, now)
+            if now >= due + SETTLE:
+                done[str(offset)] = due.isoformat()
+        if done != (event.reminders_queued or {}):
+            event.reminders_queued = done
     return queued
 
 
@@ -55,4 +67,5 @@ def _queue(session: Session, event: Event, offset: int, due: datetime, now: date
          "next_attempt_at", "created_at"],
         rows,
     ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    return session.execute(statement).rowcount or 0
+    result = session.execute(statement)
+    return max(result.rowcount, 0)  # psycopg reports -1 for INSERT … SELECT … ON CONFLICT

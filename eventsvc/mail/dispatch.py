@@ -70,6 +70,7 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
                             outbox.mark_sent(session, message, now())
                             counts["sent"] += 1
                     pending.pop(0)
+                    outbox.record_without_fsync(session)
                     session.commit()
         except DeliveryFailure as failure:
             # Could not connect, or lost the connection: the rest waits for the next try.

@@ -41,6 +41,7 @@ def upgrade():
     sa.Column('registration_opens_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('registration_closes_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('reminder_offsets', sa.JSON(), nullable=False),
+    sa.Column('reminders_queued', sa.JSON(), nullable=False),
     sa.Column('documentation_delay', sa.Integer(), nullable=False),
     sa.Column('documentation_recipients', sa.String(length=16), nullable=False),
     sa.Column('organizer_name', sa.String(length=200), nullable=True),

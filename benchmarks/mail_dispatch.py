@@ -1,0 +1,134 @@
+"""Mail throughput and scheduler cost.
+
+1. 5,000 queued emails sent through the outbox (claim, render, send, record) to a local
+   aiosmtpd sink, against the same messages pre-rendered and sent with raw smtplib over one
+   connection, in the same run. Prints msgs/s for both and the ratio (target >= 0.5).
+2. One scheduler tick that materialises reminders for 200 events x 200 participants
+   (target < 1 s).
+
+    python benchmarks/mail_dispatch.py [--emails 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import smtplib
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from common import ROOT, backends, database  # noqa: F401  (sets sys.path)
+from flask_migrate import upgrade
+from sqlalchemy import insert, select
+
+from eventsvc import create_app
+from eventsvc.db import db
+from eventsvc.domain import outbox
+from eventsvc.domain.clock import SettableClock
+from eventsvc.domain.models import Event, OutboxMessage, Registration
+from eventsvc.mail.compose import MailSettings, compose
+from eventsvc.mail.dispatch import _environment
+from eventsvc.scheduler.jobs import dispatch, materialise
+from tests.smtp import SmtpServer
+
+NOW = datetime(2030, 1, 1, 8, 0, tzinfo=timezone.utc)
+
+
+def make_app(url: str, folder: Path, smtp_port: int):
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(folder / "instance"), "CLOCK": SettableClock(NOW),
+                      "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_port, "MAIL_BATCH_SIZE": 500,
+                      "BASE_URL": "https://events.example.org"})
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def seed_events(events: int, per_event: int, starts: datetime, emails_too: bool) -> None:
+    """Events with confirmed participants, written in bulk (Core inserts, not the API)."""
+    for e in range(events):
+        event_id = db.session.execute(insert(Event).values(
+            slug=f"e{e}", uid=f"e{e}@bench", title=f"Fachtag {e}", starts_at=starts, ends_at=starts + timedelta(hours=7),
+            timezone="Europe/Berlin", capacity=per_event, waitlist_enabled=True, reminder_offsets=[604800, 86400],
+            documentation_delay=7200, documentation_recipients="confirmed", status="published", sequence=0,
+            reminders_queued={},
+            created_at=NOW - timedelta(days=60), changed_at=NOW - timedelta(days=60),
+            organizer_name="Servicestelle", organizer_email="team@example.org",
+        ).returning(Event.id)).scalar_one()
+        db.session.execute(insert(Registration), [dict(
+            event_id=event_id, token=f"t{e}-{i}", name=f"Person {i}", email=f"p{e}-{i}@example.org",
+            email_normalized=f"p{e}-{i}@example.org", language="de", feed_token=f"f{e}-{i}", status="confirmed",
+            created_at=NOW - timedelta(days=30), confirmed_at=NOW - timedelta(days=30), attended=False,
+        ) for i in range(per_event)])
+        if emails_too:
+            ids = db.session.scalars(select(Registration.id).where(Registration.event_id == event_id)).all()
+            db.session.execute(insert(OutboxMessage), [dict(
+                kind=outbox.CONFIRMATION, event_id=event_id, registration_id=rid, recipient=f"p{e}-{n}@example.org",
+                params={"sequence": 0}, status="queued", attempts=0, next_attempt_at=NOW, created_at=NOW,
+            ) for n, rid in enumerate(ids)])
+    db.session.commit()
+
+
+def bench_dispatch(url: str, folder: Path, count: int) -> dict:
+    smtp = SmtpServer()
+    smtp.start()
+    try:
+        app = make_app(url, folder, smtp.port)
+        with app.app_context():
+            seed_events(count // 200, 200, NOW + timedelta(days=60), emails_too=True)
+            # The baseline's messages: the very same emails, rendered beforehand.
+            settings, env = MailSettings.from_config(app.config), _environment(app)
+            rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+            for row in rows:
+                row.message_id = f"<{row.id}@bench>"
+            rendered = [compose(db.session, row, settings, env, NOW) for row in rows]
+            db.session.rollback()
+        started = time.perf_counter()
+        with smtplib.SMTP("127.0.0.1", smtp.port) as client:
+            for message in rendered:
+                client.send_message(message)
+        raw_seconds = time.perf_counter() - started
+        smtp.recorder.received.clear()
+        started = time.perf_counter()
+        result = dispatch(app)
+        outbox_seconds = time.perf_counter() - started
+        assert result["sent"] == count and len(smtp.raw()) == count, result
+        return {"raw": count / raw_seconds, "outbox": count / outbox_seconds}
+    finally:
+        smtp.stop()
+
+
+def bench_tick(url: str, folder: Path) -> dict:
+    app = make_app(url, folder, 1)
+    with app.app_context():
+        seed_events(200, 200, NOW + timedelta(hours=12), emails_too=False)  # both reminders due
+    started = time.perf_counter()
+    first = materialise(app, NOW)
+    first_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    second = materialise(app, NOW)
+    second_seconds = time.perf_counter() - started
+    return {"queued": first["reminders"], "first": first_seconds, "again": second["reminders"],
+            "second": second_seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--emails", type=int, default=5000)
+    args = parser.parse_args()
+    for backend in backends():
+        with tempfile.TemporaryDirectory() as tmp:
+            with database(backend, Path(tmp)) as url:
+                rates = bench_dispatch(url, Path(tmp) / "d", args.emails)
+            with database(backend, Path(tmp)) as url:
+                tick = bench_tick(url, Path(tmp) / "t")
+        print(f"{backend}:")
+        print(f"  raw smtplib, pre-rendered        {rates['raw']:8.1f} msgs/s")
+        print(f"  outbox (claim, render, send)     {rates['outbox']:8.1f} msgs/s")
+        print(f"  ratio outbox/raw                 {rates['outbox'] / rates['raw']:8.2f}   (target >= 0.5)")
+        print(f"  tick, 200 events x 200 people    {tick['first']:8.3f} s, {tick['queued']} reminders queued (target < 1 s)")
+        print(f"  the same tick again              {tick['second']:8.3f} s, {tick['again']} queued (idempotent)")
+
+
+if __name__ == "__main__":
+    main()
