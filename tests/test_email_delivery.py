@@ -243,3 +243,20 @@ def test_moving_an_event_after_its_reminders_went_out_reminds_only_the_new_seat_
     clock.set(later - timedelta(days=1))
     tick(mail_app)
     assert [r for k, r in smtp.kinds() if k == "reminder"] == ["first@example.org", "second@example.org"]
+
+
+def test_without_a_server_emails_are_eml_files_with_the_same_layout(app, client):
+    import email
+    from email.policy import default
+    from pathlib import Path
+
+    event = create_event(client, organizer_name="Servicestelle Fortbildung für Kommunen")
+    register(client, event["id"], "a@example.org", name="Jürgen Groß")
+    tick(app)
+    [eml] = Path(app.config["MAIL_DIR"]).glob("*.eml")
+    raw = eml.read_bytes()
+    assert b"\r\n" in raw and b"\n" not in raw.replace(b"\r\n", b"")
+    message = email.message_from_bytes(raw, policy=default)
+    assert message["X-Eventsvc-Kind"] == "confirmation" and message["To"].addresses[0].display_name == "Jürgen Groß"
+    assert message["From"].addresses[0].display_name == "Servicestelle Fortbildung für Kommunen"
+    assert parts(message)["text/calendar"].get_param("method") == "REQUEST"

@@ -66,6 +66,6 @@ def _queue(session: Session, event: Event, offset: int, due: datetime, now: date
         ["kind", "event_id", "registration_id", "recipient", "dedupe_key", "params", "status", "attempts",
          "next_attempt_at", "created_at"],
         rows,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement)
-    return max(result.rowcount, 0)  # psycopg reports -1 for INSERT … SELECT … ON CONFLICT
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+    # Counted from RETURNING: psycopg reports rowcount -1 for INSERT … SELECT … ON CONFLICT.
+    return len(session.execute(statement).all())

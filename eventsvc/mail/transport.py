@@ -12,10 +12,14 @@ import smtplib
 import socket
 import ssl
 from contextlib import contextmanager
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.message import Message
+from email.policy import compat32
 from pathlib import Path
 from typing import Iterator, Protocol
+
+
+# How a message goes over the wire (and into .eml files): the classic generator, CRLF.
+WIRE = compat32.clone(linesep="\r\n")
 
 
 class DeliveryFailure(Exception):
@@ -34,7 +38,7 @@ class PermanentFailure(DeliveryFailure):
 
 
 class Connection(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Message) -> None: ...
 
 
 class FileTransport:
@@ -48,11 +52,11 @@ class FileTransport:
         self.directory.mkdir(parents=True, exist_ok=True)
         yield self
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         key = message["Message-ID"].strip("<>").split("@")[0]
         target = self.directory / f"{key}.eml"
         partial = target.with_suffix(".part")
-        partial.write_bytes(message.as_bytes(policy=SMTP))
+        partial.write_bytes(message.as_bytes(policy=WIRE))
         os.replace(partial, target)  # whole files only, and a retry overwrites the same name
 
 
@@ -93,7 +97,7 @@ class SmtpConnection:
     def __init__(self, client: smtplib.SMTP):
         self.client = client
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         try:
             refused = self.client.send_message(message)
         except smtplib.SMTPRecipientsRefused as error:
