@@ -119,7 +119,9 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage
     session.commit()
     if not claimed:
         return []
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)))
+    # populate_existing: the rows were loaded before the UPDATE set their lease and Message-ID.
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
+                                .execution_options(populate_existing=True)))
 
 
 def _new_message_id() -> str:

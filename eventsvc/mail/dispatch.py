@@ -36,6 +36,7 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
     env = _environment(app)
     transport = make_transport(app.config)
     while True:
+        session.expire_all()  # each batch sees registrations as they are now
         batch = outbox.claim_due(session, now(), int(app.config["MAIL_BATCH_SIZE"]))
         if not batch:
             return counts
