@@ -9,7 +9,6 @@ feed is cached in the process, keyed by a one-row summary of the visible events.
 from __future__ import annotations
 
 import hashlib
-import threading
 from datetime import datetime, timezone
 from email.utils import parseaddr
 
@@ -25,7 +24,6 @@ from eventsvc.domain.models import Event, EventStatus, RegistrationStatus
 from eventsvc.edges.common import now
 
 CALENDAR_MIMETYPE = "text/calendar"
-_cache_lock = threading.Lock()
 
 
 def register(app: Flask) -> None:
@@ -47,8 +45,12 @@ def _feed_body(events: list[Event], name: str) -> bytes:
     return invites.feed(events, name, _event_url, _organizer_fallback()).to_ical()
 
 
-def calendar_response(body: bytes, last_modified: datetime | None, filename: str) -> Response:
-    etag = hashlib.sha256(body).hexdigest()[:32]
+def body_etag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
+def calendar_response(body: bytes, last_modified: datetime | None, filename: str, etag: str | None = None) -> Response:
+    etag = etag or body_etag(body)
     response = Response(body, mimetype=CALENDAR_MIMETYPE)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -79,11 +81,11 @@ def public_feed() -> Response:
         events = event_service.feed_events(db.session, moment)
         body = _feed_body(events, "Fachveranstaltungen")
         last = max((event.changed_at for event in events), default=None)
-        cached = (key, body, last)
-        with _cache_lock:
-            cache["public"] = cached
+        cached = (key, body, last, body_etag(body))
+        cache["public"] = cached  # one assignment: readers see the old entry or the new one
     db.session.rollback()
-    return calendar_response(cached[1], cached[2], "calendar.ics")
+    _key, body, last, etag = cached
+    return calendar_response(body, last, "calendar.ics", etag)
 
 
 def _feed_fingerprint(moment: datetime) -> tuple:
