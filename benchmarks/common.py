@@ -18,7 +18,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import free_port, wait_until_healthy  # noqa: E402
+from tests.processes import free_port, running  # noqa: E402
 
 POSTGRES_ADMIN = os.environ.get("EVENTSVC_TEST_POSTGRES_URL", "postgresql://eventsvc:eventsvc@127.0.0.1:5432/postgres")
 
@@ -58,20 +58,12 @@ def migrate(env: dict) -> None:
                    capture_output=True)
 
 
-@contextmanager
-def gunicorn(app_spec: str, env: dict, workers: int = 2, log: Path | None = None):
+def gunicorn(app_spec: str, env: dict, log: Path, workers: int = 2):
+    """`app_spec` under gunicorn on a free port, healthy before it is used; stopped afterwards."""
     port = free_port()
-    output = open(log, "wb") if log else subprocess.DEVNULL
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                                "--log-level", "warning", app_spec], env=env, cwd=ROOT, stdout=output,
-                               stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(base, process)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
+               "--log-level", "warning", app_spec]
+    return running(command, env, port, log)
 
 
 def fire(requests_to_send: list, concurrency: int) -> dict:

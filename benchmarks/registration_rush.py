@@ -35,7 +35,6 @@ def run(backend: str, args, folder: Path) -> dict:
             auth = {"Authorization": "Bearer bench-token"}
             event = requests.post(f"{base}/api/v1/admin/events", json=EVENT | {"capacity": args.seats},
                                   headers=auth).json()
-            fire(bodies(f"{base}/api/v1/events/{event['id']}/registrations", 20)[:0], 1)
             results["service"] = fire(bodies(f"{base}/api/v1/events/{event['id']}/registrations", args.requests),
                                       args.clients)
             listed = requests.get(f"{base}/api/v1/admin/events/{event['id']}/registrations", headers=auth).json()
