@@ -17,7 +17,11 @@ fi
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 npm install --prefix tests/browser --no-audit --no-fund --no-package-lock --loglevel=error
 
-# PostgreSQL: Debian's cluster, started if it is not running, with a role for the tests.
+# PostgreSQL: Debian's cluster (made if the package did not make one), started if it is not
+# running, with a role for the tests.
+if [ -z "$(pg_lsclusters -h)" ]; then
+  as_root pg_createcluster "$(ls /usr/lib/postgresql | sort -V | tail -n 1)" main
+fi
 read -r pg_version pg_cluster pg_port pg_status < <(pg_lsclusters -h | head -n 1 | awk '{print $1, $2, $3, $4}')
 if [ "$pg_status" != "online" ]; then as_root pg_ctlcluster "$pg_version" "$pg_cluster" start; fi
 as_root runuser -u postgres -- psql -q -p "$pg_port" -c "DO \$\$BEGIN

@@ -200,3 +200,12 @@ def test_openapi_document_lists_every_json_endpoint(client):
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200 and response.get_json() == {"status": "ok"}
+
+
+def test_absurd_bodies_are_4xx_problems_not_500s(client):
+    for body in ("[" * 100000 + "]" * 100000, '{"title": ' * 50000 + "1" + "}" * 50000, "null", "1e999999"):
+        response = client.post("/api/v1/admin/events", data=body, content_type="application/json", headers=ADMIN)
+        assert 400 <= response.status_code < 500, body[:20]
+        assert response.mimetype == "application/problem+json"
+    response = client.delete("/api/v1/events")
+    assert response.status_code == 405 and "GET" in response.headers["Allow"]

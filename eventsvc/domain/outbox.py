@@ -35,6 +35,9 @@ KINDS = (
 )
 
 MAX_ATTEMPTS = 12
+# Set in session.info when a transaction queued email, so that whoever commits it can wake
+# an in-process sender instead of leaving the email to the next tick.
+OUTBOX_WRITTEN = "eventsvc.outbox_written"
 LEASE = timedelta(minutes=5)
 
 
@@ -62,6 +65,7 @@ def enqueue(
         created_at=now,
     )
     session.add(message)
+    session.info[OUTBOX_WRITTEN] = True
     return message
 
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from flask import current_app
 
 from eventsvc.db import db
-from eventsvc.domain.errors import AlreadyRegistered, DomainError
+from eventsvc.domain.errors import AlreadyRegistered
+from eventsvc.domain.outbox import OUTBOX_WRITTEN
 
 
 def now() -> datetime:
@@ -26,13 +27,17 @@ def unit_of_work():
         yield db.session
     except AlreadyRegistered:
         db.session.commit()
+        if db.session.info.pop(OUTBOX_WRITTEN, False):
+            wake_sender()
         raise
     except BaseException:
         db.session.rollback()
+        db.session.info.pop(OUTBOX_WRITTEN, None)
         raise
     else:
         db.session.commit()
-        wake_sender()
+        if db.session.info.pop(OUTBOX_WRITTEN, False):
+            wake_sender()
 
 
 def wake_sender() -> None:
@@ -41,5 +46,3 @@ def wake_sender() -> None:
     if wake is not None:
         wake()
 
-
-__all__ = ["DomainError", "now", "unit_of_work", "wake_sender"]

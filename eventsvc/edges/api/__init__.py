@@ -23,6 +23,7 @@ def register(app: Flask, api) -> None:
         csrf.exempt(blueprint)  # token- or bearer-authenticated JSON, not cookie sessions
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(RecursionError, _too_deeply_nested)
     app.before_request(_require_json_body)
     app.teardown_request(_end_transaction)
 
@@ -51,6 +52,11 @@ def _require_json_body():
 def _end_transaction(_error) -> None:
     """No request leaves a transaction open: on SQLite an open one holds the write lock."""
     db.session.rollback()
+
+
+def _too_deeply_nested(_error: RecursionError):
+    """JSON nested thousands deep exhausts the parser's recursion: bad input, not our fault."""
+    return problem(400, "invalid_json", "The body is nested too deeply.")
 
 
 def _database_unavailable(error: OperationalError):

@@ -84,9 +84,8 @@ class ProblemApi(Api):
         if status == 400 and "messages" in data:
             return problem(400, "invalid_json", "The body is not valid JSON.")
         code = data.get("code") or HTTP_CODES.get(status, "error" if status < 500 else "internal_error")
-        headers = dict(error.get_response().headers) if status == 405 else None
-        if headers:
-            headers = {"Allow": headers.get("Allow", "")}
+        valid_methods = getattr(error, "valid_methods", None)
+        headers = {"Allow": ", ".join(valid_methods)} if valid_methods else None
         detail = data.get("message") or (error.description if status < 500 else "Internal error.")
         return problem(status, code, detail, headers=headers)
 

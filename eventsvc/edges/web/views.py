@@ -11,7 +11,7 @@ from eventsvc.db import db
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
-from eventsvc.domain.errors import AlreadyRegistered, DomainError, EventFull, NotFound, RegistrationClosed
+from eventsvc.domain.errors import AlreadyRegistered, EventFull, NotFound, RegistrationClosed
 from eventsvc.domain.models import EventStatus, RegistrationStatus
 from eventsvc.edges.api.registrations import applicant_from
 from eventsvc.edges.api.schemas import RegistrationInSchema
@@ -178,5 +178,3 @@ def render_error(status: int):
     titles = {404: _("Seite nicht gefunden"), 429: _("Zu viele Anfragen"), 413: _("Die Datei ist zu groß")}
     return render_template("error.html", status=status, title=titles.get(status, _("Das hat nicht geklappt"))), status
 
-
-__all__ = ["pages", "render_error", "DomainError"]
