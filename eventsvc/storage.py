@@ -10,7 +10,7 @@ from typing import BinaryIO, Protocol
 
 
 class DocumentStorage(Protocol):
-    def save(self, stream: BinaryIO) -> str: ...
+    def save(self, stream: BinaryIO) -> tuple[str, int]: ...  # (key, size in bytes)
     def open(self, key: str) -> BinaryIO: ...
     def delete(self, key: str) -> None: ...
 
@@ -21,15 +21,17 @@ class LocalStorage:
     def __init__(self, root: str):
         self.root = Path(root)
 
-    def save(self, stream: BinaryIO) -> str:
+    def save(self, stream: BinaryIO) -> tuple[str, int]:
         self.root.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(16)
         partial = self.root / f"{key}.part"
+        size = 0
         with open(partial, "wb") as target:
             while chunk := stream.read(1024 * 1024):
                 target.write(chunk)
+                size += len(chunk)
         os.replace(partial, self.root / key)
-        return key
+        return key, size
 
     def open(self, key: str) -> BinaryIO:
         if not key.isalnum():

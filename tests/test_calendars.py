@@ -6,7 +6,7 @@ the clients rely on is asserted explicitly.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from ical.calendar_stream import IcsCalendarStream

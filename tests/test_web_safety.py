@@ -7,7 +7,7 @@ import re
 import pytest
 
 from eventsvc import create_app
-from tests.helpers import ADMIN, create_event, registrations
+from tests.helpers import create_event, registrations
 
 
 def csrf_token(client, path: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from eventsvc.domain.models import Event, OutboxMessage, OutboxStatus, Registration
+from eventsvc.domain.models import OutboxMessage, OutboxStatus, Registration
 
 # The kinds of email, as they appear in X-Eventsvc-Kind.
 CONFIRMATION = "confirmation"

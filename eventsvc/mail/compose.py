@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Optional
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import invites, outbox

@@ -8,7 +8,8 @@ from sqlalchemy.exc import OperationalError
 
 from eventsvc.db import db
 from eventsvc.domain.errors import DomainError
-from eventsvc.edges.api import documents, events, outbox, registrations
+# Importing these modules attaches their routes to the blueprints registered below.
+from eventsvc.edges.api import documents, events, outbox, registrations  # noqa: F401
 from eventsvc.edges.api.problems import handle_domain_error, problem
 
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")

@@ -9,7 +9,6 @@ import marshmallow as ma
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
 
-from eventsvc.db import db
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
@@ -26,13 +25,13 @@ from eventsvc.edges.api.schemas import (
     DocumentUploadSchema,
 )
 from eventsvc.edges.common import now, unit_of_work
-from eventsvc.storage import LocalStorage
+from eventsvc.storage import DocumentStorage, LocalStorage
 
 downloads = Blueprint("downloads", __name__, description="Personal document downloads")
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\]+')
 
 
-def storage() -> LocalStorage:
+def storage() -> DocumentStorage:
     return current_app.extensions.setdefault("eventsvc.storage", LocalStorage(current_app.config["UPLOAD_DIR"]))
 
 
@@ -79,8 +78,7 @@ def _add_upload(event_id: int):
     content_type = document_service.sniff_type(head)
     with unit_of_work() as session:
         event_service.get_event(session, event_id, public=False)
-    key = storage().save(upload.stream)
-    size = os.path.getsize(os.path.join(current_app.config["UPLOAD_DIR"], key))
+    key, size = storage().save(upload.stream)
     if size > int(current_app.config["UPLOAD_MAX_BYTES"]):
         storage().delete(key)
         return problem(413, "payload_too_large", f"Uploads are limited to {current_app.config['UPLOAD_MAX_BYTES']} bytes.")
