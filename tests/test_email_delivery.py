@@ -260,3 +260,29 @@ def test_without_a_server_emails_are_eml_files_with_the_same_layout(app, client)
     assert message["X-Eventsvc-Kind"] == "confirmation" and message["To"].addresses[0].display_name == "Jürgen Groß"
     assert message["From"].addresses[0].display_name == "Servicestelle Fortbildung für Kommunen"
     assert parts(message)["text/calendar"].get_param("method") == "REQUEST"
+
+
+def test_a_long_outage_delays_email_but_loses_none(mail_app, client, smtp, clock):
+    mail_app.config["MAIL_RETRY_MAX_DELAY"] = 60
+    event = create_event(client)
+    register(client, event["id"], "a@example.org")
+    smtp.stop()
+    for _ in range(40):  # 40 failed tries, 40 minutes of outage
+        tick(mail_app)
+        clock.advance(timedelta(minutes=1))
+    [queued] = client.get("/api/v1/admin/outbox?status=queued", headers=ADMIN).get_json()
+    assert queued["attempts"] == 40
+    smtp.start()
+    tick(mail_app)
+    assert smtp.kinds() == [("confirmation", "a@example.org")]
+
+
+def test_after_two_days_of_trying_the_email_is_marked_failed(mail_app, client, smtp, clock):
+    event = create_event(client)
+    register(client, event["id"], "a@example.org")
+    smtp.stop()
+    tick(mail_app)
+    clock.advance(timedelta(days=2, minutes=10))
+    tick(mail_app)
+    [failed] = client.get("/api/v1/admin/outbox?status=failed", headers=ADMIN).get_json()
+    assert failed["recipient"] == "a@example.org" and "connect" in failed["last_error"]

@@ -34,7 +34,9 @@ KINDS = (
     DOCUMENTATION, EVENT_UPDATED, EVENT_CANCELLED, ALREADY_REGISTERED,
 )
 
-MAX_ATTEMPTS = 12
+# Temporary failures are retried for this long, however many tries that takes (mail servers
+# keep trying for days too); an SMTP outage delays email but loses none.
+GIVE_UP_AFTER = timedelta(days=2)
 # Set in session.info when a transaction queued email, so that whoever commits it can wake
 # an in-process sender instead of leaving the email to the next tick.
 OUTBOX_WRITTEN = "eventsvc.outbox_written"
@@ -165,14 +167,14 @@ def mark_failed(session: Session, message: OutboxMessage, error: str) -> None:
 
 
 def schedule_retry(message: OutboxMessage, now: datetime, error: str, max_delay: float) -> None:
-    """Exponential back-off with full jitter; past MAX_ATTEMPTS the row fails for good."""
+    """Exponential back-off with jitter, capped at max_delay; after GIVE_UP_AFTER the row fails."""
     message.attempts += 1
     message.last_error = error
     message.lease_expires_at = None
-    if message.attempts >= MAX_ATTEMPTS:
+    if now - message.created_at >= GIVE_UP_AFTER:
         message.status = OutboxStatus.FAILED.value
         return
-    ceiling = min(max_delay, 2.0 ** message.attempts)
+    ceiling = min(max_delay, 2.0 ** min(message.attempts, 30))
     message.status = OutboxStatus.QUEUED.value
     message.next_attempt_at = now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
 
