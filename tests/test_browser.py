@@ -169,3 +169,16 @@ def test_closed_and_cancelled_events_say_so(client, live, page):
     page.goto(f"{live}/events/{event['id']}")
     assert "Diese Veranstaltung wurde abgesagt." in page.content()
     check_accessibility(page)
+
+
+def test_past_events_and_missing_pages_are_accessible_too(client, live, page, clock):
+    from datetime import timedelta
+
+    event = create_event(client)
+    clock.advance(timedelta(days=40))  # the event is over
+    page.goto(f"{live}/events/{event['id']}")
+    assert "Diese Veranstaltung hat bereits stattgefunden." in page.content() and page.locator("form").count() == 0
+    check_accessibility(page)
+    response = page.goto(f"{live}/r/kein-gueltiger-link")
+    assert response.status == 404 and page.get_by_role("heading", name="Seite nicht gefunden").is_visible()
+    check_accessibility(page)

@@ -153,3 +153,21 @@ def test_deleted_documents_stop_downloading(mail_app, client, smtp, clock):
     assert client.get(path_of(url)).status_code == 200
     assert client.delete(f"/api/v1/admin/documents/{document['id']}", headers=ADMIN).status_code == 200
     assert client.get(path_of(url)).status_code == 404
+
+
+def test_a_restarted_service_sends_nothing_again(mail_app, app_config, client, smtp, clock):
+    from eventsvc import create_app
+
+    event = create_event(client)
+    register(client, event["id"], "a@example.org")
+    upload(client, event["id"])
+    clock.set(EVENT_END + timedelta(hours=3))
+    tick(mail_app)
+    assert len(documentation_emails(smtp)) == 1
+    restarted = create_app(app_config | {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port})
+    tick(restarted)
+    with restarted.test_client() as again:
+        assert again.post(f"/api/v1/admin/events/{event['id']}/documents/send", headers=ADMIN).get_json() == {
+            "emails_queued": 0, "documents_delivered": 0}
+    tick(restarted)
+    assert len(documentation_emails(smtp)) == 1
