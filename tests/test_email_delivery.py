@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from icalendar import Calendar
@@ -36,7 +37,7 @@ def test_every_kind_has_the_required_headers_and_parts(mail_app, client, smtp):
     for message in smtp.messages:
         assert message["Auto-Submitted"] == "auto-generated"
         assert message["Reply-To"].addresses[0].addr_spec == "fortbildung@kommunen.example"
-        assert message["Message-ID"] and message["Message-ID"] not in ids
+        assert re.fullmatch(r"<[0-9a-f]{32}@eventsvc>", message["Message-ID"]) and message["Message-ID"] not in ids
         ids.add(message["Message-ID"])
         found = parts(message)
         assert "text/plain" in found and "text/html" in found

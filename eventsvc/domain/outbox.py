@@ -9,11 +9,10 @@ time from the current state, so a reminder queued before the event moved shows t
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -96,53 +95,33 @@ def last_email_of_kind_to(session: Session, event_id: int, email_normalized: str
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
-    """Take up to `limit` due rows for this sender and commit the claim.
+    """Take up to `limit` due rows for this sender, in one statement, and commit the claim.
 
-    PostgreSQL: FOR UPDATE SKIP LOCKED, so concurrent senders take disjoint rows.
-    SQLite: the transaction began IMMEDIATE (one writer at a time), and the UPDATE below is a
-    compare-and-set on status and lease, so a row is claimed by one sender only.
-    A claim is a lease: a sender that dies leaves rows that another takes after LEASE.
+    PostgreSQL: the rows are picked FOR UPDATE SKIP LOCKED, so concurrent senders take
+    disjoint rows. SQLite: the transaction began IMMEDIATE, so one sender claims at a time,
+    and the UPDATE repeats the due condition. A claim is a lease: rows of a sender that died
+    are taken again after LEASE. The Message-ID is made at the first claim and kept.
     """
     due = or_(
         and_(OutboxMessage.status == OutboxStatus.QUEUED.value, OutboxMessage.next_attempt_at <= now),
         and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_expires_at <= now),
     )
-    query = select(OutboxMessage).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    claimed = []
-    for row in rows:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == row.id, due)
-            .values(status=OutboxStatus.SENDING.value, lease_expires_at=now + LEASE,
-                    message_id=row.message_id or _new_message_id())
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(row.id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    picked = select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    if postgres:
+        picked = picked.with_for_update(skip_locked=True)
+    fresh_id = "md5(random()::text || clock_timestamp()::text)" if postgres else "lower(hex(randomblob(16)))"
+    statement = (
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(picked.scalar_subquery()), due)
+        .values(status=OutboxStatus.SENDING.value, lease_expires_at=now + LEASE,
+                message_id=func.coalesce(OutboxMessage.message_id, literal("<") + text(fresh_id) + literal("@eventsvc>")))
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    claimed = sorted(session.scalars(statement).all(), key=lambda message: (message.next_attempt_at, message.id))
     session.commit()
-    if not claimed:
-        return []
-    # populate_existing: the rows were loaded before the UPDATE set their lease and Message-ID.
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed)).order_by(OutboxMessage.id)
-                                .execution_options(populate_existing=True)))
-
-
-def _new_message_id() -> str:
-    return f"<{uuid.uuid4().hex}@eventsvc>"
-
-
-def record_without_fsync(session: Session) -> None:
-    """On PostgreSQL, let this transaction's commit return before its WAL is flushed.
-
-    Used for recording that an email was sent, which is committed once per email. If our
-    process dies, nothing committed is lost (the server has it); only a crash of the database
-    server itself could forget the last few records, and those emails would go again with
-    their Message-IDs, like the one in flight when a sender dies."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    return claimed
 
 
 def mark_sent(session: Session, message: OutboxMessage, now: datetime) -> None:

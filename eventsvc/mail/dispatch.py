@@ -11,10 +11,12 @@ import logging
 from typing import Callable
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eventsvc import resource_dir
 from eventsvc.domain import outbox
+from eventsvc.domain.models import Registration
 from eventsvc.mail.compose import MailSettings, Skip, compose, template_environment
 from eventsvc.mail.transport import DeliveryFailure, PermanentFailure, make_transport
 
@@ -29,6 +31,12 @@ def _environment(app: Flask):
     return env
 
 
+def _load_registrations(session: Session, batch: list) -> None:
+    """One query for the batch's registrations (and their events), instead of one per email."""
+    ids = {message.registration_id for message in batch if message.registration_id}
+    session.scalars(select(Registration).where(Registration.id.in_(ids))).all()
+
+
 def send_due(app: Flask, session: Session, now: Callable) -> dict:
     counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
     max_delay = float(app.config["MAIL_RETRY_MAX_DELAY"])
@@ -40,6 +48,7 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
         batch = outbox.claim_due(session, now(), int(app.config["MAIL_BATCH_SIZE"]))
         if not batch:
             return counts
+        _load_registrations(session, batch)
         pending = list(batch)
         try:
             with transport.connect() as connection:
@@ -71,7 +80,6 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
                             outbox.mark_sent(session, message, now())
                             counts["sent"] += 1
                     pending.pop(0)
-                    outbox.record_without_fsync(session)
                     session.commit()
         except DeliveryFailure as failure:
             # Could not connect, or lost the connection: the rest waits for the next try.
