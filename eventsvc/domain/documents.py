@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
 
 import filetype
 from sqlalchemy import func, select
@@ -189,7 +188,3 @@ def documents_for_registration(session: Session, registration_id: int, base_url:
     ids = list(session.scalars(select(DocumentDelivery.document_id).where(
         DocumentDelivery.registration_id == registration_id)))
     return delivered_documents(session, registration_id, ids, base_url)
-
-
-def get_document(session: Session, document_id: int) -> Optional[Document]:
-    return session.get(Document, document_id)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from eventsvc.db import is_postgres
 from eventsvc.domain.models import OutboxMessage, OutboxStatus, Registration
 
 # The kinds of email, as they appear in X-Eventsvc-Kind.
@@ -72,8 +73,7 @@ def enqueue(
 
 def insert_ignoring_duplicates(session: Session):
     """An INSERT that skips rows whose dedupe_key exists: safe when two schedulers race."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
+    module = postgresql if is_postgres(session) else sqlite
     return module.insert(OutboxMessage.__table__)
 
 
@@ -106,7 +106,7 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage
         and_(OutboxMessage.status == OutboxStatus.QUEUED.value, OutboxMessage.next_attempt_at <= now),
         and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_expires_at <= now),
     )
-    postgres = session.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(session)
     picked = select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
     if postgres:
         picked = picked.with_for_update(skip_locked=True)
