@@ -33,5 +33,7 @@ def test_200_simultaneous_registrations_for_50_seats(app, database_url, tmp_path
         listed = requests.get(f"{base}/api/v1/admin/events/{event_id}/registrations", headers=ADMIN).json()
         assert sum(r["status"] == "confirmed" for r in listed) == 50
         assert [r["waitlist_position"] for r in listed if r["status"] == "waitlisted"] == list(range(1, 151))
+        told = {r.json()["id"]: r.json()["waitlist_position"] for r in responses}
+        assert told == {r["id"]: r["waitlist_position"] for r in listed}
         event = requests.get(f"{base}/api/v1/events/{event_id}").json()
         assert (event["seats_taken"], event["seats_left"], event["waitlist_length"]) == (50, 0, 150)

@@ -53,6 +53,8 @@ def test_a_waitlisted_person_leaving_moves_the_queue_up(client):
     listed = registrations(client, event["id"], "waitlisted")
     assert [(r["email"], r["waitlist_position"]) for r in listed] == [("p2@example.org", 1), ("p3@example.org", 2)]
     assert ("cancelled", "p1@example.org") not in outbox()  # the cancelled email is for seat holders
+    newcomer = register(client, event["id"], "p4@example.org").get_json()
+    assert (newcomer["status"], newcomer["waitlist_position"]) == ("waitlisted", 3)
 
 
 def test_full_event_without_waitlist_is_409_event_full(client):

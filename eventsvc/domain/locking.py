@@ -8,7 +8,7 @@ workers and instances; on SQLite the transaction already holds the database's wr
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.errors import NotFound
@@ -22,3 +22,22 @@ def lock_event(session: Session, event_id: int) -> Event:
     if event is None:
         raise NotFound("No such event.")
     return event
+
+
+# Registering is the hot path: its statements are built once, executed with parameters.
+_EVENTS = Event.__table__.c
+_LOCK_SEAT_RULES = (
+    select(_EVENTS.id, _EVENTS.status, _EVENTS.capacity, _EVENTS.waitlist_enabled, _EVENTS.registration_opens_at,
+           _EVENTS.registration_closes_at, _EVENTS.starts_at, _EVENTS.sequence)
+    .where(_EVENTS.id == bindparam("event_id"))
+    .with_for_update()
+)
+
+
+def lock_event_rules(session: Session, event_id: int):
+    """Lock the event row as lock_event does, reading only the fields that decide whether
+    and how someone may register, as a plain row rather than a loaded Event."""
+    rules = session.connection().execute(_LOCK_SEAT_RULES, {"event_id": event_id}).one_or_none()
+    if rules is None:
+        raise NotFound("No such event.")
+    return rules

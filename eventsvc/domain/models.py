@@ -99,7 +99,7 @@ class Registration(db.Model):
     role: Mapped[Optional[str]] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="de")
     # The secret of this address's personal calendar feed (every event it holds a seat for):
-    # the same for all registrations of one address, derived with the instance's secret key.
+    # the same for all registrations of one address: the first one's random token is reused.
     feed_token: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]

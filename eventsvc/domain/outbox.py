@@ -12,7 +12,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import and_, func, literal, or_, select, text, update
+from sqlalchemy import and_, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -50,25 +50,47 @@ def enqueue(
     now: datetime,
     params: Optional[dict[str, Any]] = None,
     dedupe_key: Optional[str] = None,
-) -> OutboxMessage:
+) -> None:
+    queue(session, kind, registration.event_id, registration.id, registration.email, registration.event.sequence,
+          now, params, dedupe_key)
+
+
+def queue(
+    session: Session,
+    kind: str,
+    event_id: int,
+    registration_id: int,
+    recipient: str,
+    sequence: int,
+    now: datetime,
+    params: Optional[dict[str, Any]] = None,
+    dedupe_key: Optional[str] = None,
+) -> None:
+    """Write one outbox row now, as a plain INSERT built once: registering is the hot path,
+    and the row is never read back in the transaction that writes it."""
     params = dict(params or {})
     # The event's SEQUENCE when this email was caused; invites rendered later may need it.
-    params.setdefault("sequence", registration.event.sequence)
-    message = OutboxMessage(
-        kind=kind,
-        event_id=registration.event_id,
-        registration_id=registration.id,
-        recipient=registration.email,
-        dedupe_key=dedupe_key,
-        params=params,
-        status=OutboxStatus.QUEUED.value,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-    )
-    session.add(message)
+    params.setdefault("sequence", sequence)
+    session.connection().execute(_INSERT, {
+        "kind": kind,
+        "event_id": event_id,
+        "registration_id": registration_id,
+        "recipient": recipient,
+        "dedupe_key": dedupe_key,
+        "params": params,
+        "status": OutboxStatus.QUEUED.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_expires_at": None,
+        "message_id": None,
+        "last_error": None,
+        "created_at": now,
+        "sent_at": None,
+    })
     session.info[OUTBOX_WRITTEN] = True
-    return message
+
+
+_INSERT = insert(OutboxMessage.__table__)
 
 
 def insert_ignoring_duplicates(session: Session):

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import outbox
 from eventsvc.domain.errors import AlreadyRegistered, EventFull, InvalidState, NotFound, RegistrationClosed
-from eventsvc.domain.locking import lock_event
+from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, EventStatus, Registration, RegistrationStatus
 
 CONFIRMED = RegistrationStatus.CONFIRMED.value
@@ -41,47 +41,84 @@ class Applicant:
 
 @dataclass(frozen=True)
 class Registered:
-    registration: Registration
+    """What a new registration's creator is told: plain values, read nowhere else."""
+
+    id: int
+    token: str
+    status: str
     waitlist_position: Optional[int]
 
 
 def register(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Registered:
-    event = lock_event(session, event_id)
-    if event.status == EventStatus.DRAFT.value:
+    """Take a seat, or a waitlist place, for `applicant`.
+
+    This is the path a booked-out event's rush runs through, and everything between locking
+    the event and committing waits for it, so it is written as four plain statements: lock
+    the event row, read the counts and the address's registrations in one query, insert the
+    registration, insert its email. (Statements after the lock see every committed seat: a
+    READ COMMITTED statement's snapshot is taken when it starts, after the lock was granted.)
+    """
+    rules = lock_event_rules(session, event_id)
+    if rules.status == EventStatus.DRAFT.value:
         raise NotFound("No such event.")
-    if not is_registration_open(event, now):
+    if not is_registration_open(rules, now):
         raise RegistrationClosed("Registration for this event is closed.")
     email_normalized = applicant.email.strip().lower()
-    existing, feed_token = _registrations_of_address(session, event.id, email_normalized)
-    if existing is not None:
+    standing = _standing(session, event_id, email_normalized)
+    if standing.live_id is not None:
+        existing = session.get(Registration, standing.live_id)
         _send_already_registered_notice(session, existing, now)
         raise AlreadyRegistered("This email address is already registered for the event.")
-    has_seat = seats_taken(session, event.id) < event.capacity
-    if not has_seat and not event.waitlist_enabled:
+    has_seat = standing.taken < rules.capacity
+    if not has_seat and not rules.waitlist_enabled:
         raise EventFull("The event is fully booked.")
-    registration = Registration(
-        event_id=event.id,
-        token=secrets.token_urlsafe(32),
-        name=applicant.name,
-        email=applicant.email.strip(),
-        email_normalized=email_normalized,
-        organization=applicant.organization,
-        role=applicant.role,
-        language=applicant.language,
-        feed_token=feed_token,
-        status=CONFIRMED if has_seat else WAITLISTED,
-        created_at=now,
-        confirmed_at=now if has_seat else None,
-        attended=False,
-    )
-    session.add(registration)
-    session.flush()
-    if has_seat:
-        outbox.enqueue(session, outbox.CONFIRMATION, registration, now)
-        return Registered(registration, None)
-    position = waitlist_position(session, registration)
-    outbox.enqueue(session, outbox.WAITLISTED, registration, now, {"position": position})
-    return Registered(registration, position)
+    status = CONFIRMED if has_seat else WAITLISTED
+    token = secrets.token_urlsafe(32)
+    registration_id = session.connection().execute(_INSERT_REGISTRATION, {
+        "event_id": event_id,
+        "token": token,
+        "name": applicant.name,
+        "email": applicant.email.strip(),
+        "email_normalized": email_normalized,
+        "organization": applicant.organization,
+        "role": applicant.role,
+        "language": applicant.language,
+        # One personal feed per address: an earlier registration's token is reused.
+        "feed_token": standing.feed_token or secrets.token_urlsafe(24),
+        "status": status,
+        "created_at": now,
+        "confirmed_at": now if has_seat else None,
+        "cancelled_at": None,
+        "attended": False,
+        "checked_in_at": None,
+    }).scalar_one()
+    # Everyone waitlisted so far registered earlier, so the newcomer is last in line.
+    position = None if has_seat else standing.waiting + 1
+    kind, params = (outbox.CONFIRMATION, None) if has_seat else (outbox.WAITLISTED, {"position": position})
+    outbox.queue(session, kind, event_id, registration_id, applicant.email.strip(), rules.sequence, now, params)
+    return Registered(registration_id, token, status, position)
+
+
+def _standing(session: Session, event_id: int, email_normalized: str):
+    """Seats taken, people waiting, the address's live registration for this event and its
+    personal feed token, in one round trip."""
+    return session.connection().execute(_STANDING, {"event_id": event_id, "email": email_normalized}).one()
+
+
+_REGISTRATIONS = Registration.__table__.c
+_COUNTED = select(func.count()).select_from(Registration.__table__).where(_REGISTRATIONS.event_id == bindparam("event_id"))
+_STANDING = select(
+    _COUNTED.where(_REGISTRATIONS.status == CONFIRMED).scalar_subquery().label("taken"),
+    _COUNTED.where(_REGISTRATIONS.status == WAITLISTED).scalar_subquery().label("waiting"),
+    select(_REGISTRATIONS.id)
+    .where(_REGISTRATIONS.event_id == bindparam("event_id"), _REGISTRATIONS.email_normalized == bindparam("email"),
+           _REGISTRATIONS.status.in_((CONFIRMED, WAITLISTED)))
+    .limit(1).scalar_subquery().label("live_id"),
+    select(_REGISTRATIONS.feed_token)
+    .where(_REGISTRATIONS.email_normalized == bindparam("email"))
+    .order_by(_REGISTRATIONS.id).limit(1).scalar_subquery().label("feed_token"),
+)
+_INSERT_REGISTRATION = insert(Registration.__table__).returning(_REGISTRATIONS.id)
 
 
 def cancel(session: Session, registration: Registration, now: datetime) -> Registration:
@@ -186,17 +223,6 @@ def is_registration_open(event: Event, now: datetime) -> bool:
         return False
     closes = event.registration_closes_at or event.starts_at
     return (event.registration_opens_at is None or event.registration_opens_at <= now) and now < closes
-
-
-def _registrations_of_address(session: Session, event_id: int, email_normalized: str) -> tuple[Optional[Registration], str]:
-    """The address's live registration for this event, if any, and its personal feed token
-    (one feed per address: an earlier registration's token is reused). One indexed query."""
-    live, feed_token = None, None
-    for registration in session.scalars(select(Registration).where(Registration.email_normalized == email_normalized)):
-        feed_token = feed_token or registration.feed_token
-        if registration.event_id == event_id and registration.status in (CONFIRMED, WAITLISTED):
-            live = registration
-    return live, feed_token or secrets.token_urlsafe(24)
 
 
 def events_held_by_feed(session: Session, feed_token: str) -> list[Event]:

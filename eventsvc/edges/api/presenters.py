@@ -11,7 +11,7 @@ from flask import current_app
 
 from eventsvc.domain.events import Occupancy
 from eventsvc.domain.models import Event, Registration
-from eventsvc.domain.registrations import is_registration_open
+from eventsvc.domain.registrations import Registered, is_registration_open
 
 
 def base_url() -> str:
@@ -53,11 +53,11 @@ def event_dict(event: Event, occupancy: Occupancy, now: datetime) -> dict:
     }
 
 
-def manage_url(registration: Registration) -> str:
+def manage_url(registration: Registration | Registered) -> str:
     return f"{base_url()}/r/{registration.token}"
 
 
-def registration_created(registration: Registration, position: Optional[int]) -> dict:
+def registration_created(registration: Registration | Registered, position: Optional[int]) -> dict:
     return {
         "id": registration.id,
         "status": registration.status,

@@ -44,7 +44,7 @@ def register(fields: dict, event_id: int):
     """Register for an event: a seat while there are seats, else the waitlist."""
     with unit_of_work() as session:
         outcome = registration_service.register(session, event_id, applicant_from(fields), now())
-        return registration_created(outcome.registration, outcome.waitlist_position)
+        return registration_created(outcome, outcome.waitlist_position)
 
 
 def _participant_view(session, registration) -> dict:

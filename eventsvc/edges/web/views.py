@@ -108,7 +108,7 @@ def register(event_id: int):
         return _event_page(event_id, form, 422)
     try:
         with unit_of_work() as db_session:
-            token = registration_service.register(db_session, event_id, applicant_from(fields), now()).registration.token
+            token = registration_service.register(db_session, event_id, applicant_from(fields), now()).token
     except NotFound:
         abort(404)
     except AlreadyRegistered:
