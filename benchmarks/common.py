@@ -99,6 +99,48 @@ def fire(requests_to_send: list, concurrency: int) -> dict:
             "statuses": statuses}
 
 
+def fire_paced(requests_to_send: list, rate: float, concurrency: int = 64) -> dict:
+    """Send the requests at a fixed arrival rate (open loop), whatever the answers' speed.
+
+    Each request has its moment, start + i / rate, and its latency is counted from that
+    moment, not from when a thread got round to it: a server that falls behind shows it as
+    latency instead of quietly slowing the client down (coordinated omission).
+    """
+    latencies: list[float] = []
+    statuses: list[int] = []
+    lock = threading.Lock()
+    pending = iter(enumerate(requests_to_send))
+    start = time.perf_counter() + 0.2
+
+    def worker():
+        session = requests.Session()
+        while True:
+            with lock:
+                item = next(pending, None)
+            if item is None:
+                return
+            index, (method, url, kwargs) = item
+            due = start + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)  # pacing the load, not waiting for a result
+            response = session.request(method, url, timeout=60, **kwargs)
+            elapsed = time.perf_counter() - due
+            with lock:
+                latencies.append(elapsed)
+                statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - start
+    return {"count": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
+            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
+            "statuses": statuses}
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
