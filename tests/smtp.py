@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import threading
 from email.message import EmailMessage
@@ -13,14 +14,20 @@ from tests.processes import free_port
 
 
 class Recorder:
-    """Accepts mail, or answers as `mode` says: ok, temporary (451), permanent (550), drop."""
+    """Accepts mail, or answers as `mode` says: ok, temporary (451), permanent (550), drop,
+    or hold (accepts only once `release` is set; `holding` is set while it waits)."""
 
     def __init__(self):
         self.mode = "ok"
         self.received: list[bytes] = []
         self.lock = threading.Lock()
+        self.holding = threading.Event()
+        self.release = threading.Event()
 
     async def handle_DATA(self, server, session, envelope):
+        if self.mode == "hold":
+            self.holding.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
         if self.mode == "temporary":
             return "451 4.3.0 Mailbox temporarily unavailable"
         if self.mode == "permanent":

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from icalendar import Calendar
@@ -192,6 +194,24 @@ def test_a_crashed_senders_lease_expires_and_the_row_is_sent(mail_app, client, s
     tick(mail_app)
     assert smtp.kinds() == [("confirmation", "a@example.org")]
     assert smtp.messages[0]["Message-ID"] == claimed_id
+
+
+def test_a_slow_mail_server_does_not_hold_up_registrations(mail_app, client, smtp):
+    """The sender keeps no transaction open while it talks to the mail server: on SQLite an
+    open transaction is the database's write lock, and registering would wait for SMTP."""
+    event = create_event(client, capacity=10)
+    register(client, event["id"], "a@example.org")
+    smtp.recorder.mode = "hold"
+    sender = threading.Thread(target=tick, args=(mail_app,))
+    sender.start()
+    try:
+        assert smtp.recorder.holding.wait(10)
+        registering = ThreadPoolExecutor(1).submit(register, client, event["id"], "b@example.org")
+        assert registering.result(timeout=3).status_code == 201  # the SMTP time-out is 5 s
+    finally:
+        smtp.recorder.release.set()
+        sender.join()
+    assert smtp.kinds() == [("confirmation", "a@example.org")]
 
 
 def test_user_input_cannot_add_headers(mail_app, client, smtp):

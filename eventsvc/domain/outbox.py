@@ -12,7 +12,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any, Iterable, Optional
 
-from sqlalchemy import and_, func, insert, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -147,11 +147,17 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage
 
 
 def mark_sent(session: Session, message: OutboxMessage, now: datetime) -> None:
-    message.status = OutboxStatus.SENT.value
-    message.sent_at = now
-    message.attempts += 1
-    message.lease_expires_at = None
-    message.last_error = None
+    """A plain UPDATE built once (it runs for every email sent); the sender does not read
+    the row again, the next batch is claimed afresh."""
+    session.connection().execute(_MARK_SENT, {"row_id": message.id, "now": now})
+
+
+_MARK_SENT = (
+    update(OutboxMessage.__table__)
+    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
+    .values(status=OutboxStatus.SENT.value, sent_at=bindparam("now"), attempts=OutboxMessage.__table__.c.attempts + 1,
+            lease_expires_at=None, last_error=None)
+)
 
 
 def mark_skipped(session: Session, message: OutboxMessage, reason: str) -> None:

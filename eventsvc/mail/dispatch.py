@@ -8,10 +8,12 @@ batch back with the back-off; 5xx answers fail the one email and go on.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eventsvc import resource_dir
@@ -31,10 +33,38 @@ def _environment(app: Flask):
     return env
 
 
-def _load_registrations(session: Session, batch: list) -> None:
-    """One query for the batch's registrations (and their events), instead of one per email."""
+def _load_registrations(session: Session, batch: list) -> list[Registration]:
+    """One query for the batch's registrations (and their events), instead of one per email.
+    The caller keeps the list while it sends: the session's identity map holds objects only
+    weakly, and without a strong reference each email would load its registration again."""
     ids = {message.registration_id for message in batch if message.registration_id}
-    session.scalars(select(Registration).where(Registration.id.in_(ids))).all()
+    return list(session.scalars(select(Registration).where(Registration.id.in_(ids))))
+
+
+@contextmanager
+def sender_session(engine: Engine) -> Iterator[Session]:
+    """The sender's own session on one connection, not expiring on commit: it commits once
+    per email, and expiring would reload the whole claimed batch every time.
+
+    On PostgreSQL every write the sender makes is a single statement (the claim, each
+    email's result), so the connection runs in autocommit mode, one round trip per result,
+    with synchronous_commit off: the server confirms a result before its WAL reaches the
+    disk. A crash of the sender loses nothing; a crash of the database server itself may
+    lose the last fraction of a second of results, and those emails go out again under the
+    same Message-ID (the claim that fixed it was made long before). SQLite writes its WAL
+    without syncing each commit already (synchronous=NORMAL).
+    """
+    with engine.connect() as connection:
+        postgres = engine.dialect.name == "postgresql"
+        if postgres:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            connection.exec_driver_sql("SET synchronous_commit TO off")
+        try:
+            with Session(bind=connection, expire_on_commit=False) as session:
+                yield session
+        finally:
+            if postgres:
+                connection.exec_driver_sql("RESET synchronous_commit")
 
 
 def send_due(app: Flask, session: Session, now: Callable) -> dict:
@@ -48,7 +78,8 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
         batch = outbox.claim_due(session, now(), int(app.config["MAIL_BATCH_SIZE"]))
         if not batch:
             return counts
-        _load_registrations(session, batch)
+        registrations = _load_registrations(session, batch)  # noqa: F841  (held for the identity map)
+        session.commit()  # no transaction stays open while the mail server talks (see below)
         pending = list(batch)
         try:
             with transport.connect() as connection:
@@ -56,6 +87,10 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
                     message = pending[0]
                     try:
                         email = compose(session, message, settings, env, now())
+                        # End compose's reads before the SMTP exchange: on SQLite an open
+                        # transaction holds the write lock, and a slow mail server would
+                        # hold up every registration.
+                        session.commit()
                     except Skip as reason:
                         outbox.mark_skipped(session, message, str(reason))
                         counts["skipped"] += 1

@@ -43,15 +43,10 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
 
 def dispatch(app: Flask, now: Optional[datetime] = None) -> dict:
     """Send what the outbox holds that is due."""
-    from sqlalchemy.orm import Session
+    from eventsvc.mail.dispatch import send_due, sender_session
 
-    from eventsvc.mail.dispatch import send_due
-
-    with app.app_context():
-        # Its own session, not expiring on commit: the sender commits once per email, and
-        # expiring would reload the whole claimed batch (and each registration) every time.
-        with Session(db.engine, expire_on_commit=False) as session:
-            return send_due(app, session, lambda: now or _now(app))
+    with app.app_context(), sender_session(db.engine) as session:
+        return send_due(app, session, lambda: now or _now(app))
 
 
 def tick(app: Flask, now: Optional[datetime] = None) -> dict:
