@@ -99,9 +99,9 @@ def bench_dispatch(url: str, folder: Path, count: int) -> dict:
             # The baseline's messages: the very same emails, rendered beforehand.
             settings, env = MailSettings.from_config(app.config), _environment(app)
             rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-            for row in rows:
-                row.message_id = f"<{row.id}@bench>"
-            rendered = [compose(db.session, row, settings, env, NOW) for row in rows]
+            rendered = [compose(db.session, outbox.Claimed(row.id, row.kind, row.event_id, row.registration_id,
+                                                           row.recipient, row.params, row.attempts, row.created_at,
+                                                           f"<{row.id}@bench>"), settings, env, NOW) for row in rows]
             db.session.rollback()
         started = time.perf_counter()
         with smtplib.SMTP("127.0.0.1", raw_sink.port) as client:

@@ -13,6 +13,7 @@ and the CANCEL carries a SEQUENCE above any invite that person holds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timedelta
 from typing import Iterable, Optional
 
@@ -37,11 +38,62 @@ class InviteContext:
     stamp: datetime  # DTSTAMP: when this message was made (the outbox row), stable on retries
 
 
-def invite(event: Event, registration: Registration, method: str, sequence: int, context: InviteContext) -> Calendar:
+def invite(event: Event, registration: Registration, method: str, sequence: int, context: InviteContext) -> bytes:
+    """One participant's invite as iCalendar bytes.
+
+    Everything but DTSTAMP, DESCRIPTION (it holds the personal link) and ATTENDEE is the same
+    for every participant of an event, so that part is serialised once per state of the
+    event and reused; an email's invite only serialises its three personal lines.
+    """
+    head, tail = _shared_part(EventFacts.of(event), method, sequence, context.organizer_email, context.event_url)
+    personal = VEvent()
+    personal.add("dtstamp", context.stamp)
+    personal.add("description", _description(event, context.manage_url))
+    personal.add("attendee", _attendee(registration, method))
+    lines = personal.to_ical()
+    return head + lines[len(_BEGIN):-len(_END)] + tail
+
+
+_BEGIN = b"BEGIN:VEVENT\r\n"
+_END = b"END:VEVENT\r\n"
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What an invite says of its event: a value, so that it can key the cache of shared parts."""
+
+    uid: str
+    created_at: datetime
+    changed_at: datetime
+    starts_at: datetime
+    ends_at: datetime
+    title: str
+    location: Optional[str]
+    status: str
+    organizer_name: Optional[str]
+    organizer_email: Optional[str]
+
+    @classmethod
+    def of(cls, event: Event) -> "EventFacts":
+        return cls(event.uid, event.created_at, event.changed_at, event.starts_at, event.ends_at, event.title,
+                   event.location, event.status, event.organizer_name, event.organizer_email)
+
+
+@lru_cache(maxsize=256)
+def _shared_part(facts: EventFacts, method: str, sequence: int, organizer_email: str, url: str) -> tuple[bytes, bytes]:
+    """The invite up to where the personal lines go, and from there to the end."""
     calendar = _calendar(method)
-    vevent = _vevent(event, sequence, context.stamp, context.event_url)
-    vevent.add("description", _description(event, context.manage_url))
-    vevent.add("organizer", _organizer(event, context.organizer_email))
+    vevent = _vevent(facts, sequence, None, url)
+    vevent.add("organizer", _organizer(facts, organizer_email))
+    if method == CANCEL:
+        vevent["status"] = "CANCELLED"
+    calendar.add_component(vevent)
+    serialised = calendar.to_ical()
+    cut = serialised.index(_END)
+    return serialised[:cut], serialised[cut:]
+
+
+def _attendee(registration: Registration, method: str) -> vCalAddress:
     attendee = vCalAddress(f"mailto:{registration.email}")
     attendee.params["CN"] = registration.name
     attendee.params["CUTYPE"] = "INDIVIDUAL"
@@ -49,11 +101,7 @@ def invite(event: Event, registration: Registration, method: str, sequence: int,
     attendee.params["PARTSTAT"] = "ACCEPTED" if method == REQUEST else "DECLINED"
     # We take no replies: the registration is the answer. RSVP=FALSE keeps clients quiet.
     attendee.params["RSVP"] = "FALSE"
-    vevent.add("attendee", attendee)
-    if method == CANCEL or event.status == EventStatus.CANCELLED.value:
-        vevent["status"] = "CANCELLED"
-    calendar.add_component(vevent)
-    return calendar
+    return attendee
 
 
 def feed(events: Iterable[Event], name: str, url_for_event, organizer_fallback: str,
@@ -83,11 +131,12 @@ def _calendar(method: str) -> Calendar:
     return calendar
 
 
-def _vevent(event: Event, sequence: int, stamp: datetime, url: str) -> VEvent:
+def _vevent(event: Event | EventFacts, sequence: int, stamp: Optional[datetime], url: str) -> VEvent:
     vevent = VEvent()
     vevent.add("uid", event.uid)
     vevent.add("sequence", sequence)
-    vevent.add("dtstamp", stamp)
+    if stamp is not None:
+        vevent.add("dtstamp", stamp)
     vevent.add("created", event.created_at)
     vevent.add("last-modified", event.changed_at)
     vevent.add("dtstart", event.starts_at)
@@ -102,7 +151,7 @@ def _vevent(event: Event, sequence: int, stamp: datetime, url: str) -> VEvent:
     return vevent
 
 
-def _organizer(event: Event, fallback_email: str) -> vCalAddress:
+def _organizer(event: Event | EventFacts, fallback_email: str) -> vCalAddress:
     organizer = vCalAddress(f"mailto:{event.organizer_email or fallback_email}")
     organizer.params["CN"] = event.organizer_name or "eventsvc"
     return organizer

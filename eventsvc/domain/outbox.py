@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, text, update
@@ -116,7 +117,25 @@ def last_email_of_kind_to(session: Session, event_id: int, email_normalized: str
 # --- the sender's side -------------------------------------------------------------------
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row as a sender holds it while it sends: plain values, read once."""
+
+    id: int
+    kind: str
+    event_id: int
+    registration_id: Optional[int]
+    recipient: str
+    params: dict
+    attempts: int
+    created_at: datetime
+    message_id: str
+
+
+_OUTBOX = OutboxMessage.__table__.c
+
+
+def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     """Take up to `limit` due rows for this sender, in one statement, and commit the claim.
 
     PostgreSQL: the rows are picked FOR UPDATE SKIP LOCKED, so concurrent senders take
@@ -125,70 +144,70 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage
     are taken again after LEASE. The Message-ID is made at the first claim and kept.
     """
     due = or_(
-        and_(OutboxMessage.status == OutboxStatus.QUEUED.value, OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.status == OutboxStatus.SENDING.value, OutboxMessage.lease_expires_at <= now),
+        and_(_OUTBOX.status == OutboxStatus.QUEUED.value, _OUTBOX.next_attempt_at <= now),
+        and_(_OUTBOX.status == OutboxStatus.SENDING.value, _OUTBOX.lease_expires_at <= now),
     )
     postgres = is_postgres(session)
-    picked = select(OutboxMessage.id).where(due).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+    picked = select(_OUTBOX.id).where(due).order_by(_OUTBOX.next_attempt_at, _OUTBOX.id).limit(limit)
     if postgres:
         picked = picked.with_for_update(skip_locked=True)
     fresh_id = "md5(random()::text || clock_timestamp()::text)" if postgres else "lower(hex(randomblob(16)))"
     statement = (
-        update(OutboxMessage)
-        .where(OutboxMessage.id.in_(picked.scalar_subquery()), due)
+        update(OutboxMessage.__table__)
+        .where(_OUTBOX.id.in_(picked.scalar_subquery()), due)
         .values(status=OutboxStatus.SENDING.value, lease_expires_at=now + LEASE,
-                message_id=func.coalesce(OutboxMessage.message_id, literal("<") + text(fresh_id) + literal("@eventsvc>")))
-        .returning(OutboxMessage)
-        .execution_options(synchronize_session=False, populate_existing=True)
+                message_id=func.coalesce(_OUTBOX.message_id, literal("<") + text(fresh_id) + literal("@eventsvc>")))
+        .returning(_OUTBOX.id, _OUTBOX.kind, _OUTBOX.event_id, _OUTBOX.registration_id, _OUTBOX.recipient,
+                   _OUTBOX.params, _OUTBOX.attempts, _OUTBOX.created_at, _OUTBOX.message_id, _OUTBOX.next_attempt_at)
     )
-    claimed = sorted(session.scalars(statement).all(), key=lambda message: (message.next_attempt_at, message.id))
+    rows = sorted(session.connection().execute(statement).all(), key=lambda row: (row.next_attempt_at, row.id))
     session.commit()
-    return claimed
+    return [Claimed(row.id, row.kind, row.event_id, row.registration_id, row.recipient, row.params, row.attempts,
+                    row.created_at, row.message_id) for row in rows]
 
 
-def mark_sent(session: Session, message: OutboxMessage, now: datetime) -> None:
-    """A plain UPDATE built once (it runs for every email sent); the sender does not read
-    the row again, the next batch is claimed afresh."""
-    session.connection().execute(_MARK_SENT, {"row_id": message.id, "now": now})
-
-
-_MARK_SENT = (
+# An email's result is one UPDATE of its row, built once: it runs for every email sent.
+_RECORD = (
     update(OutboxMessage.__table__)
-    .where(OutboxMessage.__table__.c.id == bindparam("row_id"))
-    .values(status=OutboxStatus.SENT.value, sent_at=bindparam("now"), attempts=OutboxMessage.__table__.c.attempts + 1,
-            lease_expires_at=None, last_error=None)
+    .where(_OUTBOX.id == bindparam("row_id"))
+    .values(status=bindparam("new_status"), attempts=_OUTBOX.attempts + 1, lease_expires_at=None,
+            sent_at=bindparam("sent_at"), last_error=bindparam("error"))
 )
+_RECORD_RETRY = _RECORD.values(next_attempt_at=bindparam("retry_at"))
 
 
-def mark_skipped(session: Session, message: OutboxMessage, reason: str) -> None:
-    message.status = OutboxStatus.SKIPPED.value
-    message.lease_expires_at = None
-    message.last_error = reason
+def mark_sent(session: Session, message: Claimed, now: datetime) -> None:
+    session.connection().execute(_RECORD, {
+        "row_id": message.id, "new_status": OutboxStatus.SENT.value, "sent_at": now, "error": None})
 
 
-def mark_failed(session: Session, message: OutboxMessage, error: str) -> None:
-    message.status = OutboxStatus.FAILED.value
-    message.attempts += 1
-    message.lease_expires_at = None
-    message.last_error = error
+def mark_failed(session: Session, message: Claimed, error: str) -> None:
+    session.connection().execute(_RECORD, {
+        "row_id": message.id, "new_status": OutboxStatus.FAILED.value, "sent_at": None, "error": error})
 
 
-def schedule_retry(message: OutboxMessage, now: datetime, error: str, max_delay: float) -> None:
+def mark_skipped(session: Session, message: Claimed, reason: str) -> None:
+    """Not an attempt: the email lost its reason before it went out."""
+    session.connection().execute(
+        update(OutboxMessage.__table__).where(_OUTBOX.id == message.id)
+        .values(status=OutboxStatus.SKIPPED.value, lease_expires_at=None, last_error=reason)
+    )
+
+
+def schedule_retry(session: Session, message: Claimed, now: datetime, error: str, max_delay: float) -> None:
     """Exponential back-off with jitter, capped at max_delay; after GIVE_UP_AFTER the row fails."""
-    message.attempts += 1
-    message.last_error = error
-    message.lease_expires_at = None
     if now - message.created_at >= GIVE_UP_AFTER:
-        message.status = OutboxStatus.FAILED.value
+        mark_failed(session, message, error)
         return
-    ceiling = min(max_delay, 2.0 ** min(message.attempts, 30))
-    message.status = OutboxStatus.QUEUED.value
-    message.next_attempt_at = now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))
+    ceiling = min(max_delay, 2.0 ** min(message.attempts + 1, 30))
+    session.connection().execute(_RECORD_RETRY, {
+        "row_id": message.id, "new_status": OutboxStatus.QUEUED.value, "sent_at": None, "error": error,
+        "retry_at": now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))})
 
 
-def release(messages: Iterable[OutboxMessage], now: datetime, error: str, max_delay: float) -> None:
+def release(session: Session, messages: Iterable[Claimed], now: datetime, error: str, max_delay: float) -> None:
     for message in messages:
-        schedule_retry(message, now, error, max_delay)
+        schedule_retry(session, message, now, error, max_delay)
 
 
 def requeue(session: Session, message_id: int, now: datetime) -> Optional[OutboxMessage]:

@@ -124,13 +124,13 @@ def invite_ics(token: str) -> Response:
         raise NotFound("No such event.")
     cancelled = registration.status == RegistrationStatus.CANCELLED.value or event.status == EventStatus.CANCELLED.value
     method = invites.CANCEL if cancelled else invites.REQUEST
-    calendar = invites.invite(event, registration, method, event.sequence, invites.InviteContext(
+    body = invites.invite(event, registration, method, event.sequence, invites.InviteContext(
         organizer_email=event.organizer_email or _organizer_fallback(),
         event_url=_event_url(event),
         manage_url=f"{current_app.config['BASE_URL']}/r/{registration.token}",
         stamp=event.changed_at,
     ))
     db.session.rollback()
-    response = calendar_response(calendar.to_ical(), event.changed_at, "invite.ics")
+    response = calendar_response(body, event.changed_at, "invite.ics")
     response.headers["Content-Type"] = f"text/calendar; method={method}; charset=utf-8"
     return response

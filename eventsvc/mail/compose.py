@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 
 from eventsvc.domain import invites, outbox
 from eventsvc.domain.documents import delivered_documents
-from eventsvc.domain.models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
+from eventsvc.domain.models import Event, EventStatus, Registration, RegistrationStatus
+from eventsvc.domain.outbox import Claimed
 from eventsvc.formatting import event_when
 
 INVITE_METHOD = {
@@ -82,7 +83,7 @@ def template_environment(default_dir: Path, override: Optional[str]) -> Environm
     return env
 
 
-def compose(session: Session, message: OutboxMessage, settings: MailSettings, env: Environment,
+def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment,
             now: datetime) -> Message:
     registration = session.get(Registration, message.registration_id)
     if registration is None:
@@ -98,13 +99,12 @@ def compose(session: Session, message: OutboxMessage, settings: MailSettings, en
     body.attach(_text_part(render("html"), "html"))
     method = _invite_method(message, registration)
     if method:
-        calendar = invites.invite(event, registration, method, _sequence(message, registration, event), invites.InviteContext(
+        ics = invites.invite(event, registration, method, _sequence(message, registration, event), invites.InviteContext(
             organizer_email=event.organizer_email or parseaddr(settings.sender)[1],
             event_url=f"{settings.base_url}/events/{event.id}",
             manage_url=context["manage_url"],
             stamp=message.created_at,
         ))
-        ics = calendar.to_ical()
         calendar_part = MIMEText(ics.decode("utf-8"), "calendar", "utf-8")  # CRLF kept inside base64
         calendar_part.set_param("method", method)
         body.attach(calendar_part)
@@ -135,7 +135,7 @@ def _text_part(text: str, subtype: str) -> MIMEText:
     return MIMEText(text.replace("\r\n", "\n").replace("\n", "\r\n"), subtype, "utf-8")
 
 
-def _check_still_due(message: OutboxMessage, registration: Registration, event: Event, now: datetime) -> None:
+def _check_still_due(message: Claimed, registration: Registration, event: Event, now: datetime) -> None:
     status = registration.status
     if message.kind in NEEDS_SEAT and status != RegistrationStatus.CONFIRMED.value:
         raise Skip(f"{message.kind} to someone who is {status}")
@@ -145,13 +145,13 @@ def _check_still_due(message: OutboxMessage, registration: Registration, event: 
         raise Skip("reminder for an event that has begun")
 
 
-def _invite_method(message: OutboxMessage, registration: Registration) -> Optional[str]:
+def _invite_method(message: Claimed, registration: Registration) -> Optional[str]:
     if message.kind == outbox.EVENT_CANCELLED and not message.params.get("had_seat"):
         return None
     return INVITE_METHOD.get(message.kind)
 
 
-def _sequence(message: OutboxMessage, registration: Registration, event: Event) -> int:
+def _sequence(message: Claimed, registration: Registration, event: Event) -> int:
     """An invite to someone who still holds a seat shows the event as it is now, with its
     current SEQUENCE. Anything else keeps the number it was queued with: a CANCEL's is above
     every invite the person held, and a late REQUEST (say, retried after the person

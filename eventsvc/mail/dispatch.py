@@ -105,7 +105,7 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
                             outbox.mark_failed(session, message, failure.detail)
                             counts["failed"] += 1
                         except DeliveryFailure as failure:
-                            outbox.schedule_retry(message, now(), failure.detail, max_delay)
+                            outbox.schedule_retry(session, message, now(), failure.detail, max_delay)
                             counts["retry"] += 1
                             if failure.connection_lost:
                                 pending.pop(0)
@@ -119,7 +119,7 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
         except DeliveryFailure as failure:
             # Could not connect, or lost the connection: the rest waits for the next try.
             log.warning("mail delivery interrupted: %s", failure.detail)
-            outbox.release(pending, now(), failure.detail, max_delay)
+            outbox.release(session, pending, now(), failure.detail, max_delay)
             counts["retry"] += len(pending)
             session.commit()
             return counts
