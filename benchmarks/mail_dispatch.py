@@ -3,8 +3,8 @@
 1. 5,000 queued emails sent through the outbox (claim, render, send, record) to a local
    aiosmtpd sink (smtp_sink.py, its own process), against the same messages pre-rendered and sent with raw smtplib over one
    connection, in the same run. Prints msgs/s for both and the ratio (target >= 0.5).
-2. One scheduler tick that materialises reminders for 200 events x 200 participants
-   (target < 1 s).
+2. Scheduler ticks that materialise the reminders of 200 events x 200 participants, both
+   offsets due at once: 80,000 rows, at most ROWS_PER_TICK a tick (target: a tick < 1 s).
 
     python benchmarks/mail_dispatch.py [--emails 5000]
 """
@@ -118,17 +118,18 @@ def bench_dispatch(url: str, folder: Path, count: int) -> dict:
 
 
 def bench_tick(url: str, folder: Path) -> dict:
+    """Ticks until every due reminder is queued (a tick queues at most ROWS_PER_TICK), then
+    one more, which finds nothing new."""
     app = make_app(url, folder, 1)
     with app.app_context():
         seed_events(200, 200, NOW + timedelta(hours=12), emails_too=False)  # both reminders due
-    started = time.perf_counter()
-    first = materialise(app, NOW)
-    first_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    second = materialise(app, NOW)
-    second_seconds = time.perf_counter() - started
-    return {"queued": first["reminders"], "first": first_seconds, "again": second["reminders"],
-            "second": second_seconds}
+    ticks = []
+    while True:
+        started = time.perf_counter()
+        queued = materialise(app, NOW)["reminders"]
+        ticks.append((time.perf_counter() - started, queued))
+        if not queued:
+            return {"ticks": ticks[:-1], "idle": ticks[-1][0]}
 
 
 def main() -> None:
@@ -145,8 +146,11 @@ def main() -> None:
         print(f"  raw smtplib, pre-rendered        {rates['raw']:8.1f} msgs/s")
         print(f"  outbox (claim, render, send)     {rates['outbox']:8.1f} msgs/s")
         print(f"  ratio outbox/raw                 {rates['outbox'] / rates['raw']:8.2f}   (target >= 0.5)")
-        print(f"  tick, 200 events x 200 people    {tick['first']:8.3f} s, {tick['queued']} reminders queued (target < 1 s)")
-        print(f"  the same tick again              {tick['second']:8.3f} s, {tick['again']} queued (idempotent)")
+        slowest = max(seconds for seconds, _ in tick["ticks"])
+        queued = sum(count for _, count in tick["ticks"])
+        print(f"  ticks, 200 events x 200 people   slowest {slowest:.3f} s (target < 1 s); {queued} reminders "
+              f"queued in {len(tick['ticks'])} ticks, {sum(s for s, _ in tick['ticks']):.3f} s in all")
+        print(f"  the next tick (nothing new due)  {tick['idle']:8.3f} s")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from icalendar import Calendar
+from sqlalchemy import select
 
 from eventsvc.scheduler.jobs import tick
 from tests.conftest import T0
@@ -107,6 +108,30 @@ def test_reminders_go_once_at_their_time_and_only_to_seat_holders(mail_app, clie
     assert smtp.kinds()[3:] == [("cancelled", "stay@example.org"), ("promoted", "wait@example.org"),
                                 ("reminder", "wait@example.org")]
     assert smtp.messages[-1]["Subject"].endswith("morgen")
+
+
+def test_a_tick_queues_a_bounded_number_of_reminders_earliest_due_first(mail_app, client, clock):
+    from eventsvc.db import db
+    from eventsvc.domain.models import OutboxMessage
+    from eventsvc.domain.reminders import queue_due_reminders
+    later = create_event(client, capacity=5, reminders=["P1D"], starts_at=iso(T0 + timedelta(days=30, hours=12)),
+                         ends_at=iso(T0 + timedelta(days=30, hours=18)))
+    sooner = create_event(client, capacity=5, reminders=["P1D"])  # starts 12 hours before `later`
+    for i in range(3):
+        register(client, later["id"], f"later{i}@example.org")
+        register(client, sooner["id"], f"sooner{i}@example.org")
+    clock.set(T0 + timedelta(days=30) - timedelta(hours=1))  # both reminders are due, `sooner`'s first
+
+    def reminders() -> list[str]:
+        return sorted(db.session.scalars(select(OutboxMessage.recipient).where(OutboxMessage.kind == "reminder")))
+
+    assert queue_due_reminders(db.session, clock.now(), budget=1) == 3
+    db.session.commit()
+    assert reminders() == [f"sooner{i}@example.org" for i in range(3)]
+    assert queue_due_reminders(db.session, clock.now(), budget=1) == 3
+    db.session.commit()
+    assert len(reminders()) == 6
+    assert queue_due_reminders(db.session, clock.now(), budget=1) == 0
 
 
 def test_reminders_follow_the_event_when_it_moves(mail_app, client, smtp, clock):

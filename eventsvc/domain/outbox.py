@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
 from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from eventsvc.db import is_postgres
@@ -92,12 +91,6 @@ def queue(
 
 
 _INSERT = insert(OutboxMessage.__table__)
-
-
-def insert_ignoring_duplicates(session: Session):
-    """An INSERT that skips rows whose dedupe_key exists: safe when two schedulers race."""
-    module = postgresql if is_postgres(session) else sqlite
-    return module.insert(OutboxMessage.__table__)
 
 
 def last_email_of_kind_to(session: Session, event_id: int, email_normalized: str, kind: str) -> Optional[datetime]:

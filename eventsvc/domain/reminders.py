@@ -6,6 +6,7 @@ reminder whose time had passed when the seat was taken is not sent), and it foll
 event when the event moves, because the due time is computed from starts_at at each tick.
 The insert is one INSERT … SELECT per event and offset, so a tick over thousands of
 participants stays cheap, and ON CONFLICT DO NOTHING makes concurrent schedulers harmless.
+A tick queues at most about ROWS_PER_TICK reminders; what is left waits for the next tick.
 Once an offset's due time is SETTLE past, nobody can still qualify for it (a seat taken
 later comes after the due time), so it is marked done on the event and not scanned again;
 SETTLE covers registrations that were being committed while the reminders were queued.
@@ -15,57 +16,79 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, String, cast, literal, select
+from sqlalchemy import JSON, String, bindparam, cast, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from eventsvc.db import is_postgres
 from eventsvc.domain import outbox
 from eventsvc.domain.models import Event, EventStatus, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
 
 
 SETTLE = timedelta(minutes=5)
+# A tick starts no new (event, offset) once it has queued this many reminders; the rest
+# follow on the next ticks, earliest due first. A tick stays short however many reminders
+# fall due at once (say, after a week without a scheduler), and queueing still runs far
+# ahead of what the sender can send.
+ROWS_PER_TICK = 20_000
 
 
-def queue_due_reminders(session: Session, now: datetime) -> int:
+def queue_due_reminders(session: Session, now: datetime, budget: int = ROWS_PER_TICK) -> int:
     events = session.scalars(
         select(Event).where(Event.status == EventStatus.PUBLISHED.value, Event.starts_at > now)
+    ).all()
+    owed = sorted(
+        ((event.starts_at - timedelta(seconds=offset), event, offset)
+         for event in events for offset in event.reminder_offsets),
+        key=lambda item: (item[0], item[1].id, item[2]),
     )
     queued = 0
-    for event in events:
-        done = dict(event.reminders_queued or {})
-        for offset in event.reminder_offsets:
-            due = event.starts_at - timedelta(seconds=offset)
-            if due > now or done.get(str(offset)) == due.isoformat():
-                continue
-            queued += _queue(session, event, offset, due, now)
-            if now >= due + SETTLE:
-                done[str(offset)] = due.isoformat()
-        if done != (event.reminders_queued or {}):
-            event.reminders_queued = done
+    for due, event, offset in owed:
+        done = event.reminders_queued or {}
+        if due > now or done.get(str(offset)) == due.isoformat():
+            continue
+        if queued >= budget:
+            break
+        queued += _queue(session, event, offset, due, now)
+        if now >= due + SETTLE:
+            event.reminders_queued = {**done, str(offset): due.isoformat()}
     return queued
 
 
 def _queue(session: Session, event: Event, offset: int, due: datetime, now: datetime) -> int:
-    dedupe = literal("reminder:") + cast(Registration.id, String) + literal(f":{offset}")
+    statement = _INSERT_POSTGRES if is_postgres(session) else _INSERT_SQLITE
+    return session.connection().execute(statement, {
+        "event_id": event.id, "offset": offset, "offset_suffix": f":{offset}", "params": {"offset": offset},
+        "due": due, "now": now,
+    }).rowcount
+
+
+def _insert_reminders(dialect_insert):
+    """INSERT … SELECT of one (event, offset)'s reminders, skipping those already queued;
+    built once per dialect, executed with parameters."""
+    registrations = Registration.__table__.c
     rows = select(
         literal(outbox.REMINDER),
-        Registration.event_id,
-        Registration.id,
-        Registration.email,
-        dedupe,
-        literal({"offset": offset}, JSON),
+        registrations.event_id,
+        registrations.id,
+        registrations.email,
+        literal("reminder:") + cast(registrations.id, String) + bindparam("offset_suffix", type_=String),
+        bindparam("params", type_=JSON),
         literal(OutboxStatus.QUEUED.value),
         literal(0),
-        literal(now, OutboxMessage.next_attempt_at.type),
-        literal(now, OutboxMessage.created_at.type),
+        bindparam("now", type_=OutboxMessage.next_attempt_at.type),
+        bindparam("now", type_=OutboxMessage.created_at.type),
     ).where(
-        Registration.event_id == event.id,
-        Registration.status == RegistrationStatus.CONFIRMED.value,
-        Registration.confirmed_at <= due,
+        registrations.event_id == bindparam("event_id"),
+        registrations.status == RegistrationStatus.CONFIRMED.value,
+        registrations.confirmed_at <= bindparam("due", type_=Registration.confirmed_at.type),
     )
-    statement = outbox.insert_ignoring_duplicates(session).from_select(
+    return dialect_insert(OutboxMessage.__table__).from_select(
         ["kind", "event_id", "registration_id", "recipient", "dedupe_key", "params", "status", "attempts",
          "next_attempt_at", "created_at"],
         rows,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
-    # Counted from RETURNING: psycopg reports rowcount -1 for INSERT … SELECT … ON CONFLICT.
-    return len(session.execute(statement).all())
+    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).execution_options(preserve_rowcount=True)
+
+
+_INSERT_POSTGRES = _insert_reminders(postgresql.insert)
+_INSERT_SQLITE = _insert_reminders(sqlite.insert)
