@@ -110,6 +110,17 @@ def test_reminders_go_once_at_their_time_and_only_to_seat_holders(mail_app, clie
     assert smtp.messages[-1]["Subject"].endswith("morgen")
 
 
+def test_a_late_reminder_says_how_far_ahead_the_event_really_is(mail_app, client, smtp, clock):
+    event = create_event(client, reminders=["P7D"])
+    register(client, event["id"], "a@example.org", language="en")
+    clock.set(T0 + timedelta(days=27))  # no scheduler ran for the week before: the 7-day reminder is late
+    tick(mail_app)
+    reminder = smtp.messages[-1]
+    assert reminder["X-Eventsvc-Kind"] == "reminder"
+    assert reminder["Subject"].endswith("in 3 days")
+    assert "registration in 3 days." in parts(reminder)["text/plain"].get_content()
+
+
 def test_a_tick_queues_a_bounded_number_of_reminders_earliest_due_first(mail_app, client, clock):
     from eventsvc.db import db
     from eventsvc.domain.models import OutboxMessage

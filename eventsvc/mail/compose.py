@@ -29,6 +29,7 @@ from email.mime.multipart import MIMEMultipart
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Optional
+from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
@@ -90,7 +91,7 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
     event = registration.event
     _check_still_due(message, registration, event, now)
     language = registration.language if registration.language in ("de", "en") else "de"
-    context = _context(session, message, registration, event, settings, language)
+    context = _context(session, message, registration, event, settings, language, now)
     render = lambda part: env.get_template(f"{language}/{message.kind}.{part}").render(context)  # noqa: E731
     subject = _one_line(render("subject.txt"))
     body = _multipart("alternative")
@@ -174,7 +175,13 @@ def _sequence(message: Claimed, registration: Registration, event: Event) -> int
     return int(message.params.get("sequence", event.sequence))
 
 
-def _context(session, message, registration, event, settings, language) -> dict:
+def _days_ahead(event: Event, now: datetime) -> int:
+    """Calendar days from now to the event's start, in the event's time zone: 1 is tomorrow."""
+    zone = ZoneInfo(event.timezone)
+    return (event.starts_at.astimezone(zone).date() - now.astimezone(zone).date()).days
+
+
+def _context(session, message, registration, event, settings, language, now) -> dict:
     base = settings.base_url
     return {
         "kind": message.kind,
@@ -188,8 +195,10 @@ def _context(session, message, registration, event, settings, language) -> dict:
         "event_url": f"{base}/events/{event.id}",
         "feed_url": f"{base}/feeds/{registration.feed_token}.ics",
         "position": message.params.get("position"),
-        "offset_days": int(message.params.get("offset", 0)) // 86400,
-        "offset_hours": int(message.params.get("offset", 0)) // 3600,
+        # How far ahead the event is when the email goes out, not the offset it was queued
+        # for: a reminder that went out late (no scheduler for a while) still says it right.
+        "days_ahead": _days_ahead(event, now),
+        "hours_ahead": max(1, round((event.starts_at - now).total_seconds() / 3600)),
         "documents": delivered_documents(session, registration.id, message.params.get("document_ids", []), base)
         if message.kind == outbox.DOCUMENTATION else [],
         "had_seat": bool(message.params.get("had_seat")),
