@@ -250,6 +250,19 @@ def test_a_slow_mail_server_does_not_hold_up_registrations(mail_app, client, smt
     assert smtp.kinds() == [("confirmation", "a@example.org")]
 
 
+def test_a_sender_claims_at_most_its_batch_size(mail_app, client, clock):
+    """With many rows due, a claim takes `limit` of them, not all: a sender that took more
+    than it can send within its lease would see them taken again by another sender."""
+    from eventsvc.db import db
+    from eventsvc.domain import outbox
+    event = create_event(client, capacity=60)
+    for i in range(60):
+        register(client, event["id"], f"p{i}@example.org")
+    claimed = outbox.claim_due(db.session, clock.now(), 10)
+    assert len(claimed) == 10
+    assert len({m.id for m in claimed} | {m.id for m in outbox.claim_due(db.session, clock.now(), 100)}) == 60
+
+
 def test_user_input_cannot_add_headers(mail_app, client, smtp):
     event = create_event(client, organizer_name="Team")
     response = register(client, event["id"], "a@example.org", name="Eva\r\nBcc: victim@example.org")

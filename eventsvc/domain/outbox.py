@@ -144,10 +144,14 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
     picked = select(_OUTBOX.id).where(due).order_by(_OUTBOX.next_attempt_at, _OUTBOX.id).limit(limit)
     if postgres:
         picked = picked.with_for_update(skip_locked=True)
+    # The pick is a CTE evaluated once. Written as `id IN (subquery)`, PostgreSQL may run the
+    # subquery again for each row it updates, and each run locks another `limit` rows: a
+    # sender then claimed every due row, more than it could send within its lease.
+    picked = picked.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
     fresh_id = "md5(random()::text || clock_timestamp()::text)" if postgres else "lower(hex(randomblob(16)))"
     statement = (
         update(OutboxMessage.__table__)
-        .where(_OUTBOX.id.in_(picked.scalar_subquery()), due)
+        .where(_OUTBOX.id.in_(select(picked.c.id)), due)
         .values(status=OutboxStatus.SENDING.value, lease_expires_at=now + LEASE,
                 message_id=func.coalesce(_OUTBOX.message_id, literal("<") + text(fresh_id) + literal("@eventsvc>")))
         .returning(_OUTBOX.id, _OUTBOX.kind, _OUTBOX.event_id, _OUTBOX.registration_id, _OUTBOX.recipient,
