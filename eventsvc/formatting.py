@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -10,8 +11,10 @@ from babel.dates import format_date, format_time
 DATE_FORMATS = {"de": "EEEE, d. MMMM y", "en": "EEEE, d MMMM y"}
 
 
+@lru_cache(maxsize=512)
 def event_when(starts: datetime, ends: datetime, tz: str, language: str) -> str:
-    """'Mittwoch, 2. Dezember 2026, 09:00–16:00 Uhr' (or the English equivalent)."""
+    """'Mittwoch, 2. Dezember 2026, 09:00–16:00 Uhr' (or the English equivalent).
+    Cached: every email about an event says it, and Babel's formatting is not cheap."""
     zone = ZoneInfo(tz)
     starts, ends = starts.astimezone(zone), ends.astimezone(zone)
     date_format = DATE_FORMATS.get(language, DATE_FORMATS["de"])

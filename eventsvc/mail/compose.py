@@ -28,6 +28,7 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
+from functools import lru_cache
 from typing import Optional
 from zoneinfo import ZoneInfo
 
@@ -100,7 +101,7 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
     method = _invite_method(message, registration)
     if method:
         ics = invites.invite(event, registration, method, _sequence(message, registration, event), invites.InviteContext(
-            organizer_email=event.organizer_email or parseaddr(settings.sender)[1],
+            organizer_email=event.organizer_email or _parsed(settings.sender)[1],
             event_url=f"{settings.base_url}/events/{event.id}",
             manage_url=context["manage_url"],
             stamp=message.created_at,
@@ -208,8 +209,14 @@ def _context(session, message, registration, event, settings, language, now) -> 
 
 
 def _sender(configured: str, event: Event) -> str:
-    name, address = parseaddr(configured)
+    name, address = _parsed(configured)
     return formataddr((_one_line(event.organizer_name or name), address), "utf-8") if address else configured
+
+
+@lru_cache(maxsize=16)
+def _parsed(address: str) -> tuple[str, str]:
+    """The configured sender, parsed once rather than for every email."""
+    return parseaddr(address)
 
 
 def _one_line(text: str) -> str:

@@ -90,7 +90,8 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
                         # End compose's reads before the SMTP exchange: on SQLite an open
                         # transaction holds the write lock, and a slow mail server would
                         # hold up every registration.
-                        session.commit()
+                        if session.in_transaction():
+                            session.commit()
                     except Skip as reason:
                         outbox.mark_skipped(session, message, str(reason))
                         counts["skipped"] += 1
