@@ -67,36 +67,9 @@ def gunicorn(app_spec: str, env: dict, log: Path, workers: int = 2):
 
 
 def fire(requests_to_send: list, concurrency: int) -> dict:
-    """Send (method, url, kwargs) tuples from `concurrency` threads, each with its own session."""
-    latencies: list[float] = []
-    statuses: list[int] = []
-    lock = threading.Lock()
-    queue = list(reversed(requests_to_send))
-
-    def worker():
-        session = requests.Session()
-        while True:
-            with lock:
-                if not queue:
-                    return
-                method, url, kwargs = queue.pop()
-            started = time.perf_counter()
-            response = session.request(method, url, timeout=60, **kwargs)
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                statuses.append(response.status_code)
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - started
-    return {"count": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
-            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-            "statuses": statuses}
+    """Send (method, url, kwargs) tuples from `concurrency` threads, each with its own session,
+    each sending its next request as soon as it has an answer (closed loop)."""
+    return _send_all(requests_to_send, concurrency)
 
 
 def fire_paced(requests_to_send: list, rate: float, concurrency: int = 64) -> dict:
@@ -106,11 +79,15 @@ def fire_paced(requests_to_send: list, rate: float, concurrency: int = 64) -> di
     moment, not from when a thread got round to it: a server that falls behind shows it as
     latency instead of quietly slowing the client down (coordinated omission).
     """
+    start = time.perf_counter() + 0.2
+    return _send_all(requests_to_send, concurrency, lambda index: start + index / rate)
+
+
+def _send_all(requests_to_send: list, concurrency: int, moment_of=None) -> dict:
     latencies: list[float] = []
     statuses: list[int] = []
     lock = threading.Lock()
     pending = iter(enumerate(requests_to_send))
-    start = time.perf_counter() + 0.2
 
     def worker():
         session = requests.Session()
@@ -120,22 +97,23 @@ def fire_paced(requests_to_send: list, rate: float, concurrency: int = 64) -> di
             if item is None:
                 return
             index, (method, url, kwargs) = item
-            due = start + index / rate
-            delay = due - time.perf_counter()
+            moment = time.perf_counter() if moment_of is None else moment_of(index)
+            delay = moment - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)  # pacing the load, not waiting for a result
             response = session.request(method, url, timeout=60, **kwargs)
-            elapsed = time.perf_counter() - due
+            elapsed = time.perf_counter() - moment
             with lock:
                 latencies.append(elapsed)
                 statuses.append(response.status_code)
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    began = time.perf_counter() if moment_of is None else moment_of(0)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    wall = time.perf_counter() - start
+    wall = time.perf_counter() - began
     return {"count": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
             "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
             "statuses": statuses}
