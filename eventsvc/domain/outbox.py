@@ -68,10 +68,16 @@ def queue(
 ) -> None:
     """Write one outbox row now, as a plain INSERT built once: registering is the hot path,
     and the row is never read back in the transaction that writes it."""
+    insert_row(session, new_row(kind, event_id, registration_id, recipient, sequence, now, params, dedupe_key))
+
+
+def new_row(kind: str, event_id: int, registration_id: Optional[int], recipient: str, sequence: int, now: datetime,
+            params: Optional[dict[str, Any]] = None, dedupe_key: Optional[str] = None) -> dict[str, Any]:
+    """The columns of a queued email."""
     params = dict(params or {})
     # The event's SEQUENCE when this email was caused; invites rendered later may need it.
     params.setdefault("sequence", sequence)
-    session.connection().execute(_INSERT, {
+    return {
         "kind": kind,
         "event_id": event_id,
         "registration_id": registration_id,
@@ -86,7 +92,16 @@ def queue(
         "last_error": None,
         "created_at": now,
         "sent_at": None,
-    })
+    }
+
+
+def insert_row(session: Session, row: dict[str, Any]) -> None:
+    session.connection().execute(_INSERT, row)
+    mark_written(session)
+
+
+def mark_written(session: Session) -> None:
+    """Tell whoever commits this transaction that it queued email (see OUTBOX_WRITTEN)."""
     session.info[OUTBOX_WRITTEN] = True
 
 
