@@ -51,24 +51,8 @@ def enqueue(
     params: Optional[dict[str, Any]] = None,
     dedupe_key: Optional[str] = None,
 ) -> None:
-    queue(session, kind, registration.event_id, registration.id, registration.email, registration.event.sequence,
-          now, params, dedupe_key)
-
-
-def queue(
-    session: Session,
-    kind: str,
-    event_id: int,
-    registration_id: int,
-    recipient: str,
-    sequence: int,
-    now: datetime,
-    params: Optional[dict[str, Any]] = None,
-    dedupe_key: Optional[str] = None,
-) -> None:
-    """Write one outbox row now, as a plain INSERT built once: registering is the hot path,
-    and the row is never read back in the transaction that writes it."""
-    insert_row(session, new_row(kind, event_id, registration_id, recipient, sequence, now, params, dedupe_key))
+    insert_row(session, new_row(kind, registration.event_id, registration.id, registration.email,
+                                registration.event.sequence, now, params, dedupe_key))
 
 
 def new_row(kind: str, event_id: int, registration_id: Optional[int], recipient: str, sequence: int, now: datetime,
@@ -96,6 +80,8 @@ def new_row(kind: str, event_id: int, registration_id: Optional[int], recipient:
 
 
 def insert_row(session: Session, row: dict[str, Any]) -> None:
+    """A plain INSERT built once (registering is the hot path); the row is not read back in
+    the transaction that writes it."""
     session.connection().execute(_INSERT, row)
     mark_written(session)
 
