@@ -23,6 +23,7 @@ class Recorder:
         self.lock = threading.Lock()
         self.holding = threading.Event()
         self.release = threading.Event()
+        self.received_one = threading.Event()  # set at each accepted message
 
     async def handle_DATA(self, server, session, envelope):
         if self.mode == "hold":
@@ -37,6 +38,7 @@ class Recorder:
             return "421 closing"
         with self.lock:
             self.received.append(envelope.original_content or envelope.content)
+        self.received_one.set()
         return "250 2.0.0 OK"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -247,7 +248,8 @@ def test_a_slow_mail_server_does_not_hold_up_registrations(mail_app, client, smt
     finally:
         smtp.recorder.release.set()
         sender.join()
-    assert smtp.kinds() == [("confirmation", "a@example.org")]
+    # The sender claims again before it stops, so what was queued meanwhile went out too.
+    assert smtp.kinds() == [("confirmation", "a@example.org"), ("confirmation", "b@example.org")]
 
 
 def test_a_sender_claims_at_most_its_batch_size(mail_app, client, clock):
@@ -261,6 +263,29 @@ def test_a_sender_claims_at_most_its_batch_size(mail_app, client, clock):
     claimed = outbox.claim_due(db.session, clock.now(), 10)
     assert len(claimed) == 10
     assert len({m.id for m in claimed} | {m.id for m in outbox.claim_due(db.session, clock.now(), 100)}) == 60
+
+
+def test_email_queued_while_the_sender_is_busy_goes_out_without_waiting_for_a_tick(mail_app, client, smtp):
+    """The in-process scheduler is woken by each registration; a wake-up during a send must
+    not be lost (the tick here is an hour)."""
+    from eventsvc.scheduler import start_background
+    mail_app.config["TICK_SECONDS"] = 3600
+    event = create_event(client, capacity=10)
+    smtp.recorder.mode = "hold"
+    scheduler = start_background(mail_app)
+    try:
+        register(client, event["id"], "a@example.org")
+        assert smtp.recorder.holding.wait(10)
+        register(client, event["id"], "b@example.org")  # its wake-up finds the sender busy
+        smtp.recorder.mode = "ok"
+        smtp.recorder.release.set()
+        deadline = time.monotonic() + 10
+        while len(smtp.raw()) < 2 and time.monotonic() < deadline:
+            smtp.recorder.received_one.wait(0.5)
+            smtp.recorder.received_one.clear()
+    finally:
+        scheduler.shutdown()
+    assert sorted(smtp.kinds()) == [("confirmation", "a@example.org"), ("confirmation", "b@example.org")]
 
 
 def test_user_input_cannot_add_headers(mail_app, client, smtp):

@@ -124,5 +124,3 @@ def send_due(app: Flask, session: Session, now: Callable) -> dict:
             counts["retry"] += len(pending)
             session.commit()
             return counts
-        if len(batch) < int(app.config["MAIL_BATCH_SIZE"]):
-            return counts
