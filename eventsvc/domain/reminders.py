@@ -58,7 +58,7 @@ def queue_due_reminders(session: Session, now: datetime, budget: int = ROWS_PER_
 def _queue(session: Session, event: Event, offset: int, due: datetime, now: datetime) -> int:
     statement = _INSERT_POSTGRES if is_postgres(session) else _INSERT_SQLITE
     return session.connection().execute(statement, {
-        "event_id": event.id, "offset": offset, "offset_suffix": f":{offset}", "params": {"offset": offset},
+        "event_id": event.id, "offset_suffix": f":{offset}", "params": {"offset": offset},
         "due": due, "now": now,
     }).rowcount
 

@@ -44,7 +44,7 @@ def _load_registrations(session: Session, batch: list) -> list[Registration]:
 @contextmanager
 def sender_session(engine: Engine) -> Iterator[Session]:
     """The sender's own session on one connection, not expiring on commit: it commits once
-    per email, and expiring would reload the whole claimed batch every time.
+    per email, and expiring would reload the batch's registrations every time.
 
     On PostgreSQL every write the sender makes is a single statement (the claim, each
     email's result), so the connection runs in autocommit mode, one round trip per result,
