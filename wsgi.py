@@ -1,5 +1,5 @@
-"""WSGI entry point: `gunicorn wsgi:app`. The scheduler runs separately (`eventsvc worker`)."""
+"""WSGI entry point in a checkout: `gunicorn wsgi:app` (installed: `gunicorn eventsvc.wsgi:app`)."""
 
-from eventsvc import create_app
+from eventsvc.wsgi import app
 
-app = create_app()
+__all__ = ["app"]

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-
 from common import ROOT, backends, database, fire, gunicorn, migrate, service_env, show
 
 
@@ -27,22 +26,31 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
             static = Path(tmp) / "static.ics"
             static.write_bytes(b"")
-            env = service_env(url, Path(tmp) / "instance", BENCH_STATIC_FILE=str(static),
-                              PYTHONPATH=f"{ROOT}:{ROOT / 'benchmarks'}")
+            env = service_env(
+                url, Path(tmp) / "instance", BENCH_STATIC_FILE=str(static), PYTHONPATH=f"{ROOT}:{ROOT / 'benchmarks'}"
+            )
             migrate(env)
             with gunicorn("feed_app:app", env, log=Path(tmp) / "feed.log") as base:
                 auth = {"Authorization": "Bearer bench-token"}
-                start = datetime(2031, 1, 6, 8, 0, tzinfo=timezone.utc)
+                start = datetime(2031, 1, 6, 8, 0, tzinfo=UTC)
                 session = requests.Session()
                 for i in range(args.events):
                     day = start + timedelta(days=i)
-                    session.post(f"{base}/api/v1/admin/events", headers=auth, json={
-                        "title": f"Fachveranstaltung {i}: Personenstandsrecht für Standesämter",
-                        "location": "Haus der Kommunen, Lindenstraße 1, 10969 Berlin",
-                        "description": "Neuerungen, Praxisfragen und Austausch." * 3,
-                        "starts_at": day.isoformat(), "ends_at": (day + timedelta(hours=7)).isoformat(),
-                        "capacity": 150, "status": "published", "organizer_name": "Servicestelle",
-                        "organizer_email": "team@example.org"})
+                    session.post(
+                        f"{base}/api/v1/admin/events",
+                        headers=auth,
+                        json={
+                            "title": f"Fachveranstaltung {i}: Personenstandsrecht für Standesämter",
+                            "location": "Haus der Kommunen, Lindenstraße 1, 10969 Berlin",
+                            "description": "Neuerungen, Praxisfragen und Austausch." * 3,
+                            "starts_at": day.isoformat(),
+                            "ends_at": (day + timedelta(hours=7)).isoformat(),
+                            "capacity": 150,
+                            "status": "published",
+                            "organizer_name": "Servicestelle",
+                            "organizer_email": "team@example.org",
+                        },
+                    )
                 first = session.get(f"{base}/calendar.ics")
                 static.write_bytes(first.content)
                 etag = first.headers["ETag"]
@@ -52,8 +60,10 @@ def main() -> None:
                 plain = fire([("GET", url_static, {})] * args.requests, args.clients)
                 cached = fire([("GET", url_feed, {"headers": {"If-None-Match": etag}})] * args.requests, args.clients)
             assert set(feed["statuses"]) == {200} and set(cached["statuses"]) == {304}
-            print(f"{backend}: /calendar.ics with {args.events} events ({len(first.content) / 1024:.0f} KiB), "
-                  f"{args.clients} clients")
+            print(
+                f"{backend}: /calendar.ics with {args.events} events ({len(first.content) / 1024:.0f} KiB), "
+                f"{args.clients} clients"
+            )
             show("feed (cached body)", feed)
             show("static file, same bytes", plain)
             show("feed, If-None-Match -> 304", cached)

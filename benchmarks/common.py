@@ -47,22 +47,42 @@ def database(backend: str, folder: Path):
 
 def service_env(database_url: str, instance: Path, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVENTSVC_")}
-    env.update(EVENTSVC_DATABASE_URL=database_url, EVENTSVC_INSTANCE_PATH=str(instance),
-               EVENTSVC_ADMIN_TOKEN="bench-token", EVENTSVC_SECRET_KEY="bench", PYTHONPATH=str(ROOT))
+    env.update(
+        EVENTSVC_DATABASE_URL=database_url,
+        EVENTSVC_INSTANCE_PATH=str(instance),
+        EVENTSVC_ADMIN_TOKEN="bench-token",
+        EVENTSVC_SECRET_KEY="bench",
+        PYTHONPATH=str(ROOT),
+    )
     env.update(extra)
     return env
 
 
 def migrate(env: dict) -> None:
-    subprocess.run([sys.executable, "-m", "eventsvc.edges.cli", "db", "upgrade"], env=env, cwd=ROOT, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "eventsvc.edges.cli", "db", "upgrade"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
 
 
 def gunicorn(app_spec: str, env: dict, log: Path, workers: int = 2):
     """`app_spec` under gunicorn on a free port, healthy before it is used; stopped afterwards."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}",
-               "--log-level", "warning", app_spec]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+        app_spec,
+    ]
     return running(command, env, port, log)
 
 
@@ -114,9 +134,14 @@ def _send_all(requests_to_send: list, concurrency: int, moment_of=None) -> dict:
     for thread in threads:
         thread.join()
     wall = time.perf_counter() - began
-    return {"count": len(latencies), "seconds": wall, "rps": len(latencies) / wall,
-            "p50_ms": percentile(latencies, 50) * 1000, "p99_ms": percentile(latencies, 99) * 1000,
-            "statuses": statuses}
+    return {
+        "count": len(latencies),
+        "seconds": wall,
+        "rps": len(latencies) / wall,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
+        "statuses": statuses,
+    }
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -128,8 +153,10 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def show(label: str, result: dict) -> None:
-    print(f"  {label:<28} {result['rps']:8.1f} req/s   p50 {result['p50_ms']:7.1f} ms   p99 {result['p99_ms']:7.1f} ms"
-          f"   ({result['count']} requests in {result['seconds']:.1f} s)")
+    print(
+        f"  {label:<28} {result['rps']:8.1f} req/s   p50 {result['p50_ms']:7.1f} ms   p99 {result['p99_ms']:7.1f} ms"
+        f"   ({result['count']} requests in {result['seconds']:.1f} s)"
+    )
 
 
 def median(values):

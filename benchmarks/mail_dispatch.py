@@ -19,10 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, backends, database  # noqa: F401  (sets sys.path)
+from common import ROOT, backends, database
 from flask_migrate import upgrade
 from sqlalchemy import insert, select, update
 
@@ -36,13 +36,21 @@ from eventsvc.mail.dispatch import _environment
 from eventsvc.scheduler.jobs import dispatch, materialise
 from tests.processes import free_port
 
-NOW = datetime(2030, 1, 1, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 
 
 def make_app(url: str, folder: Path, smtp_port: int):
-    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(folder / "instance"), "CLOCK": SettableClock(NOW),
-                      "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_port, "MAIL_BATCH_SIZE": 500,
-                      "BASE_URL": "https://events.example.org"})
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "INSTANCE_PATH": str(folder / "instance"),
+            "CLOCK": SettableClock(NOW),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_port,
+            "MAIL_BATCH_SIZE": 500,
+            "BASE_URL": "https://events.example.org",
+        }
+    )
     with app.app_context():
         upgrade()
     return app
@@ -51,25 +59,68 @@ def make_app(url: str, folder: Path, smtp_port: int):
 def seed_events(events: int, per_event: int, starts: datetime, emails_too: bool) -> None:
     """Events with confirmed participants, written in bulk (Core inserts, not the API)."""
     for e in range(events):
-        event_id = db.session.execute(insert(Event).values(
-            slug=f"e{e}", uid=f"e{e}@bench", title=f"Fachtag {e}", starts_at=starts, ends_at=starts + timedelta(hours=7),
-            timezone="Europe/Berlin", capacity=per_event, waitlist_enabled=True, reminder_offsets=[604800, 86400],
-            documentation_delay=7200, documentation_recipients="confirmed", status="published", sequence=0,
-            reminders_queued={},
-            created_at=NOW - timedelta(days=60), changed_at=NOW - timedelta(days=60),
-            organizer_name="Servicestelle", organizer_email="team@example.org",
-        ).returning(Event.id)).scalar_one()
-        db.session.execute(insert(Registration), [dict(
-            event_id=event_id, token=f"t{e}-{i}", name=f"Person {i}", email=f"p{e}-{i}@example.org",
-            email_normalized=f"p{e}-{i}@example.org", language="de", feed_token=f"f{e}-{i}", status="confirmed",
-            created_at=NOW - timedelta(days=30), confirmed_at=NOW - timedelta(days=30), attended=False,
-        ) for i in range(per_event)])
+        event_id = db.session.execute(
+            insert(Event)
+            .values(
+                slug=f"e{e}",
+                uid=f"e{e}@bench",
+                title=f"Fachtag {e}",
+                starts_at=starts,
+                ends_at=starts + timedelta(hours=7),
+                timezone="Europe/Berlin",
+                capacity=per_event,
+                waitlist_enabled=True,
+                reminder_offsets=[604800, 86400],
+                documentation_delay=7200,
+                documentation_recipients="confirmed",
+                status="published",
+                sequence=0,
+                reminders_queued={},
+                created_at=NOW - timedelta(days=60),
+                changed_at=NOW - timedelta(days=60),
+                organizer_name="Servicestelle",
+                organizer_email="team@example.org",
+            )
+            .returning(Event.id)
+        ).scalar_one()
+        db.session.execute(
+            insert(Registration),
+            [
+                {
+                    "event_id": event_id,
+                    "token": f"t{e}-{i}",
+                    "name": f"Person {i}",
+                    "email": f"p{e}-{i}@example.org",
+                    "email_normalized": f"p{e}-{i}@example.org",
+                    "language": "de",
+                    "feed_token": f"f{e}-{i}",
+                    "status": "confirmed",
+                    "created_at": NOW - timedelta(days=30),
+                    "confirmed_at": NOW - timedelta(days=30),
+                    "attended": False,
+                }
+                for i in range(per_event)
+            ],
+        )
         if emails_too:
             ids = db.session.scalars(select(Registration.id).where(Registration.event_id == event_id)).all()
-            db.session.execute(insert(OutboxMessage), [dict(
-                kind=outbox.CONFIRMATION, event_id=event_id, registration_id=rid, recipient=f"p{e}-{n}@example.org",
-                params={"sequence": 0}, status="queued", attempts=0, next_attempt_at=NOW, created_at=NOW,
-            ) for n, rid in enumerate(ids)])
+            db.session.execute(
+                insert(OutboxMessage),
+                [
+                    {
+                        "kind": outbox.CONFIRMATION,
+                        "event_id": event_id,
+                        "registration_id": rid,
+                        "recipient": f"p{e}-{n}@example.org",
+                        "params": {"sequence": 0},
+                        "status": "queued",
+                        "attempts": 0,
+                        "next_attempt_at": NOW,
+                        "created_at": NOW,
+                    }
+                    for n, rid in enumerate(ids)
+                ],
+            )
     db.session.commit()
 
 
@@ -81,9 +132,12 @@ class Sink:
         self.port = free_port()
         self.process = None
 
-    def __enter__(self) -> "Sink":
-        self.process = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "smtp_sink.py"), str(self.port)],
-                                        stdout=subprocess.PIPE, text=True)
+    def __enter__(self) -> Sink:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "smtp_sink.py"), str(self.port)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout.readline().strip() == "ready"
         return self
 
@@ -103,15 +157,40 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
         # The baseline's messages: the very same emails, rendered beforehand.
         settings, env = MailSettings.from_config(app.config), _environment(app)
         rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
-        rendered = [compose(db.session, outbox.Claimed(row.id, row.kind, row.event_id, row.registration_id,
-                                                       row.recipient, row.params, row.attempts, row.created_at,
-                                                       f"<{row.id}@bench>"), settings, env, NOW) for row in rows]
+        rendered = [
+            compose(
+                db.session,
+                outbox.Claimed(
+                    row.id,
+                    row.kind,
+                    row.event_id,
+                    row.registration_id,
+                    row.recipient,
+                    row.params,
+                    row.attempts,
+                    row.created_at,
+                    f"<{row.id}@bench>",
+                ),
+                settings,
+                env,
+                NOW,
+            )
+            for row in rows
+        ]
         db.session.rollback()
     results = []
     for _ in range(rounds):
         with app.app_context():
-            db.session.execute(update(OutboxMessage).values(status="queued", attempts=0, next_attempt_at=NOW,
-                                                            lease_expires_at=None, message_id=None, sent_at=None))
+            db.session.execute(
+                update(OutboxMessage).values(
+                    status="queued",
+                    attempts=0,
+                    next_attempt_at=NOW,
+                    lease_expires_at=None,
+                    message_id=None,
+                    sent_at=None,
+                )
+            )
             db.session.commit()
         with Sink() as raw_sink:
             started = time.perf_counter()
@@ -157,14 +236,18 @@ def main() -> None:
                 tick = bench_tick(url, Path(tmp) / "t")
         print(f"{backend}:")
         for number, rates in enumerate(rounds, 1):
-            print(f"  round {number}: raw smtplib, pre-rendered {rates['raw']:6.1f} msgs/s; outbox (claim, render, "
-                  f"send, record) {rates['outbox']:6.1f} msgs/s; ratio {rates['outbox'] / rates['raw']:.2f}")
+            print(
+                f"  round {number}: raw smtplib, pre-rendered {rates['raw']:6.1f} msgs/s; outbox (claim, render, "
+                f"send, record) {rates['outbox']:6.1f} msgs/s; ratio {rates['outbox'] / rates['raw']:.2f}"
+            )
         ratio = statistics.median(rates["outbox"] / rates["raw"] for rates in rounds)
         print(f"  ratio outbox/raw, median of {len(rounds)} rounds {ratio:5.2f}   (target >= 0.5)")
         slowest = max(seconds for seconds, _ in tick["ticks"])
         queued = sum(count for _, count in tick["ticks"])
-        print(f"  ticks, 200 events x 200 people   slowest {slowest:.3f} s (target < 1 s); {queued} reminders "
-              f"queued in {len(tick['ticks'])} ticks, {sum(s for s, _ in tick['ticks']):.3f} s in all")
+        print(
+            f"  ticks, 200 events x 200 people   slowest {slowest:.3f} s (target < 1 s); {queued} reminders "
+            f"queued in {len(tick['ticks'])} ticks, {sum(s for s, _ in tick['ticks']):.3f} s in all"
+        )
         print(f"  the next tick (nothing new due)  {tick['idle']:8.3f} s")
 
 

@@ -21,16 +21,21 @@ import tempfile
 from pathlib import Path
 
 import requests
-
 from common import ROOT, backends, database, fire, fire_paced, gunicorn, migrate, service_env, show
 
-EVENT = {"title": "Fachtag", "starts_at": "2030-03-01T09:00:00+01:00", "ends_at": "2030-03-01T16:00:00+01:00",
-         "status": "published"}
+EVENT = {
+    "title": "Fachtag",
+    "starts_at": "2030-03-01T09:00:00+01:00",
+    "ends_at": "2030-03-01T16:00:00+01:00",
+    "status": "published",
+}
 
 
 def bodies(url: str, count: int) -> list:
-    return [("POST", url, {"json": {"name": f"Person {i}", "email": f"p{i}@example.org", "consent": True}})
-            for i in range(count)]
+    return [
+        ("POST", url, {"json": {"name": f"Person {i}", "email": f"p{i}@example.org", "consent": True}})
+        for i in range(count)
+    ]
 
 
 def rushes(url_of_new_event, args) -> dict:
@@ -47,8 +52,11 @@ def booking_check(base: str, url: str, seats: int) -> dict:
     listed = requests.get(url.replace("/api/v1/events/", "/api/v1/admin/events/"), headers=auth).json()
     confirmed = sum(r["status"] == "confirmed" for r in listed)
     positions = [r["waitlist_position"] for r in listed if r["status"] == "waitlisted"]
-    return {"confirmed": confirmed, "overbooked": max(0, confirmed - seats),
-            "positions_ok": positions == list(range(1, len(positions) + 1))}
+    return {
+        "confirmed": confirmed,
+        "overbooked": max(0, confirmed - seats),
+        "positions_ok": positions == list(range(1, len(positions) + 1)),
+    }
 
 
 def run(backend: str, args, folder: Path) -> dict:
@@ -56,19 +64,28 @@ def run(backend: str, args, folder: Path) -> dict:
         env = service_env(url, folder / f"instance-{backend}")
         migrate(env)
         with gunicorn("wsgi:app", env, log=folder / f"service-{backend}.log") as base:
+
             def new_event() -> str:
-                event = requests.post(f"{base}/api/v1/admin/events", json=EVENT | {"capacity": args.seats},
-                                      headers={"Authorization": "Bearer bench-token"}).json()
+                event = requests.post(
+                    f"{base}/api/v1/admin/events",
+                    json=EVENT | {"capacity": args.seats},
+                    headers={"Authorization": "Bearer bench-token"},
+                ).json()
                 return f"{base}/api/v1/events/{event['id']}/registrations"
 
             service = rushes(new_event, args)
             service["checks"] = [booking_check(base, service[key], args.seats) for key in ("flat_out_url", "paced_url")]
     with database(backend, folder) as url:
         env = service_env(url, folder / f"baseline-{backend}")
-        subprocess.run([sys.executable, "-c", "from baseline_app import app, db\nwith app.app_context(): db.create_all()"],
-                       env=env | {"PYTHONPATH": str(ROOT / "benchmarks")}, check=True, cwd=ROOT / "benchmarks")
-        with gunicorn("baseline_app:app", env | {"PYTHONPATH": str(ROOT / "benchmarks")},
-                      log=folder / f"baseline-{backend}.log") as base:
+        subprocess.run(
+            [sys.executable, "-c", "from baseline_app import app, db\nwith app.app_context(): db.create_all()"],
+            env=env | {"PYTHONPATH": str(ROOT / "benchmarks")},
+            check=True,
+            cwd=ROOT / "benchmarks",
+        )
+        with gunicorn(
+            "baseline_app:app", env | {"PYTHONPATH": str(ROOT / "benchmarks")}, log=folder / f"baseline-{backend}.log"
+        ) as base:
             baseline = rushes(lambda: f"{base}/api/v1/events/1/registrations", args)
     return {"service": service, "baseline": baseline}
 
@@ -88,16 +105,21 @@ def main() -> None:
             print(f"  flat out, {args.clients} clients:")
             show("service (eventsvc)", service["flat_out"])
             show("baseline (one INSERT)", baseline["flat_out"])
-            print(f"  ratio service/baseline       {service['flat_out']['rps'] / baseline['flat_out']['rps']:.2f}"
-                  "   (target >= 0.6)")
+            print(
+                f"  ratio service/baseline       {service['flat_out']['rps'] / baseline['flat_out']['rps']:.2f}"
+                "   (target >= 0.6)"
+            )
             print(f"  paced, {args.rate:g} arrivals/s:")
             show("service (eventsvc)", service["paced"])
             show("baseline (one INSERT)", baseline["paced"])
-            for label, check, result in zip(("flat out", "paced"), service["checks"],
-                                            (service["flat_out"], service["paced"])):
+            for label, check, result in zip(
+                ("flat out", "paced"), service["checks"], (service["flat_out"], service["paced"]), strict=False
+            ):
                 errors = sum(1 for status in result["statuses"] if status != 201)
-                print(f"  {label}: confirmed {check['confirmed']}, overbooked {check['overbooked']}, waitlist "
-                      f"positions {'1..n without gaps' if check['positions_ok'] else 'BROKEN'}, non-201 answers {errors}")
+                print(
+                    f"  {label}: confirmed {check['confirmed']}, overbooked {check['overbooked']}, waitlist "
+                    f"positions {'1..n without gaps' if check['positions_ok'] else 'BROKEN'}, non-201 answers {errors}"
+                )
 
 
 if __name__ == "__main__":

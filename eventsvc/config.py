@@ -9,8 +9,12 @@ from pathlib import Path
 
 from flask import Flask
 
+from eventsvc.db import engine_options
+
+# Where links point when neither EVENTSVC_BASE_URL nor `eventsvc serve` says otherwise.
+FALLBACK_BASE_URL = "http://127.0.0.1:5000"
+
 DEFAULTS = {
-    "BASE_URL": "http://127.0.0.1:5000",
     "ADMIN_TOKEN": None,
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
@@ -22,12 +26,14 @@ DEFAULTS = {
     "MAIL_TIMEOUT": 30,
     "MAIL_BATCH_SIZE": 200,
     "MAIL_RETRY_MAX_DELAY": 300,
+    "MAIL_LEASE": 300,
     "TICK_SECONDS": 30,
     "EMAIL_TEMPLATES": None,
     "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
     "PRIVACY_URL": None,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_REGISTRATION": "20 per minute",
+    "TRUSTED_PROXIES": 0,
     "SCHEDULER_ENABLED": False,
 }
 
@@ -37,7 +43,7 @@ STRING_KEYS = ("ADMIN_TOKEN", "SECRET_KEY", "MAIL_PASSWORD", "MAIL_USERNAME", "D
 
 def load(app: Flask, overrides: dict | None) -> None:
     app.config.update(DEFAULTS)
-    raw_env = {key[len("EVENTSVC_"):]: value for key, value in os.environ.items() if key.startswith("EVENTSVC_")}
+    raw_env = {key[len("EVENTSVC_") :]: value for key, value in os.environ.items() if key.startswith("EVENTSVC_")}
     app.config.from_prefixed_env("EVENTSVC")
     for key in STRING_KEYS:
         if key in raw_env:
@@ -48,21 +54,15 @@ def load(app: Flask, overrides: dict | None) -> None:
     instance.mkdir(parents=True, exist_ok=True)
     app.config.setdefault("DATABASE_URL", f"sqlite:///{instance / 'eventsvc.sqlite3'}")
     app.config["SQLALCHEMY_DATABASE_URI"] = app.config["DATABASE_URL"]
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = _engine_options(app.config["DATABASE_URL"])
-    app.config["BASE_URL"] = str(app.config["BASE_URL"]).rstrip("/")
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["DATABASE_URL"])
+    # Whether the base URL was given; `eventsvc serve` otherwise uses its own host and port.
+    app.config["BASE_URL_GIVEN"] = bool(app.config.get("BASE_URL"))
+    app.config["BASE_URL"] = str(app.config.get("BASE_URL") or FALLBACK_BASE_URL).rstrip("/")
     app.config.setdefault("MAIL_DIR", str(instance / "mail"))
     app.config.setdefault("UPLOAD_DIR", str(instance / "documents"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["UPLOAD_MAX_BYTES"]) + 64 * 1024
-
-
-def _engine_options(url: str) -> dict:
-    if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    # No pre-ping: it would cost a round trip per request. A connection lost to a database
-    # restart fails one request with a 503 problem and is replaced.
-    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
 
 
 def _instance_secret(instance: Path) -> str:

@@ -1,25 +1,40 @@
-"""The database handle and the engine settings that make locking work.
+"""The database: the handle, the unit of work (the one place that commits), and everything
+that differs between SQLite and PostgreSQL.
 
-SQLite: Python's sqlite3 driver opens transactions lazily and as DEFERRED, so two
-workers can both read "one seat left" and both insert (measured: 107 confirmed for 100
-seats). Following SQLAlchemy's documented recipe we take over transaction control and
-start every transaction with BEGIN IMMEDIATE, which takes SQLite's write lock up front:
-one writer at a time, readers unaffected thanks to WAL.
+The split between the two databases lives here and nowhere else:
 
-PostgreSQL: transactions stay READ COMMITTED; the domain takes a row lock on the event
-(SELECT ... FOR UPDATE) before it counts seats.
+- Locking an event's seats. PostgreSQL takes a row lock (SELECT … FOR UPDATE) inside a
+  READ COMMITTED transaction. SQLite has no row locks; a transaction that writes begins
+  IMMEDIATE and so holds the database's write lock from its first statement (SQLAlchemy's
+  documented recipe: the driver's own transaction handling is switched off). Reads begin
+  DEFERRED, so a read never waits behind a writer (WAL mode).
+- How long a lock is waited for: SQLite's busy_timeout, PostgreSQL's lock_timeout. Past
+  it, the statement fails, and the edge answers 503.
+- Inserting rows that may already exist (ON CONFLICT DO NOTHING), which SQLAlchemy builds
+  per dialect.
+
+`FOR UPDATE` and `FOR UPDATE SKIP LOCKED` are written the same way for both: SQLite's
+compiler leaves them out, and the IMMEDIATE transaction already excludes other writers.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Optional
 
+from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names, so that Alembic can compare and alter them on every backend.
 NAMING_CONVENTION = {
@@ -29,6 +44,13 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+# How long a statement waits for a lock before it gives up (and the request gets a 503).
+LOCK_TIMEOUT_SECONDS = 30
+# The execution option that marks a transaction as one that writes.
+_WRITES = "eventsvc_writes"
+# Set in session.info when a transaction queued email, so that the unit of work can wake an
+# in-process sender once it has committed instead of leaving the email to the next tick.
+OUTBOX_WRITTEN = "eventsvc.outbox_written"
 
 
 class UTCDateTime(TypeDecorator):
@@ -42,15 +64,15 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetimes are not stored; give a timezone")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -61,27 +83,110 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# The models' base class: Flask-SQLAlchemy's db.Model, which type checkers know as Base.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
+
+# --- the unit of work ----------------------------------------------------------------------
+
+
+@contextmanager
+def unit_of_work(writes: bool = True, session: Optional[Session] = None) -> Iterator[Session]:
+    """One transaction around a domain call: committed when the block ends, rolled back
+    entirely when it raises. Every edge and every scheduler job goes through here; the
+    domain only flushes.
+
+    `writes=False` marks a read: on SQLite it begins DEFERRED and waits for no writer.
+    A transaction the session had open before (say, a token lookup) is ended first, so that
+    the block runs in a transaction of the kind it asked for.
+    """
+    session = session if session is not None else db.session()
+    if session.in_transaction():
+        session.rollback()
+    session.connection(execution_options={_WRITES: writes})
+    session.info[_WRITES] = writes
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        session.info.pop(OUTBOX_WRITTEN, None)
+        raise
+    else:
+        session.commit()
+        if session.info.pop(OUTBOX_WRITTEN, False):
+            _wake_sender()
+    finally:
+        session.info.pop(_WRITES, None)
+
+
+def require_write_transaction(session: Session) -> None:
+    """Locks are taken only inside a unit of work that writes: outside one, a lock would be
+    released by whatever commits next, or (SQLite) not be a lock at all."""
+    if not session.info.get(_WRITES):
+        raise RuntimeError("a lock is taken only inside unit_of_work(writes=True)")
+
+
+def _wake_sender() -> None:
+    """Ask an in-process scheduler to look at the outbox now rather than at its next tick."""
+    if has_app_context():
+        wake = current_app.extensions.get("eventsvc.wake_sender")
+        if wake is not None:
+            wake()
+
+
+# --- what differs between SQLite and PostgreSQL -------------------------------------------
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": LOCK_TIMEOUT_SECONDS, "check_same_thread": False}}
+    # No pre-ping: it would cost a round trip per request. A connection lost to a database
+    # restart fails one request with a 503 problem and is replaced.
+    return {
+        "pool_size": 10,
+        "max_overflow": 10,
+        "pool_recycle": 1800,
+        "connect_args": {"options": f"-c lock_timeout={LOCK_TIMEOUT_SECONDS * 1000}"},
+    }
+
+
+def insert_ignoring_duplicates(session: Session, table: Any, unique_columns: list[str]):
+    """INSERT … ON CONFLICT DO NOTHING on the unique `unique_columns`."""
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return dialect_insert(table).on_conflict_do_nothing(index_elements=unique_columns)
+
+
+def is_lost_connection_or_lock_timeout(error: BaseException) -> bool:
+    """Whether an OperationalError means 'try again' (a busy or unreachable database), as
+    opposed to a fault that retrying cannot mend (a missing table, say)."""
+    original = getattr(error, "orig", error)
+    if getattr(error, "connection_invalidated", False):
+        return True
+    if isinstance(original, sqlite3.OperationalError):
+        return "locked" in str(original) or "busy" in str(original)
+    sqlstate = getattr(original, "sqlstate", None) or ""
+    # 08: connection exception; 55P03: lock_not_available; 57P01-3: server shutting down.
+    return sqlstate.startswith("08") or sqlstate in ("55P03", "57P01", "57P02", "57P03")
 
 
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, _record):
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
-    # Autocommit at the driver level: SQLAlchemy's "begin" hook below issues BEGIN itself.
+    # Autocommit at the driver level: the "begin" hook below issues BEGIN itself.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_SECONDS * 1000}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
 @event.listens_for(Engine, "begin")
-def _begin_immediate(conn):
+def _begin_sqlite(conn):
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def is_postgres(session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES, True) else "BEGIN")

@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
+
+
+class StorageFull(OSError):
+    """The file could not be written (no space, read-only, no permission); nothing is left behind."""
 
 
 class DocumentStorage(Protocol):
-    def save(self, stream: BinaryIO) -> tuple[str, int]: ...  # (key, size in bytes)
-    def open(self, key: str) -> BinaryIO: ...
+    def save(self, stream: IO[bytes]) -> tuple[str, int]: ...  # (key, size in bytes)
+    def open(self, key: str) -> IO[bytes]: ...
     def delete(self, key: str) -> None: ...
 
 
@@ -21,19 +25,23 @@ class LocalStorage:
     def __init__(self, root: str):
         self.root = Path(root)
 
-    def save(self, stream: BinaryIO) -> tuple[str, int]:
-        self.root.mkdir(parents=True, exist_ok=True)
+    def save(self, stream: IO[bytes]) -> tuple[str, int]:
         key = secrets.token_hex(16)
         partial = self.root / f"{key}.part"
         size = 0
-        with open(partial, "wb") as target:
-            while chunk := stream.read(1024 * 1024):
-                target.write(chunk)
-                size += len(chunk)
-        os.replace(partial, self.root / key)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(partial, "wb") as target:
+                while chunk := stream.read(1024 * 1024):
+                    target.write(chunk)
+                    size += len(chunk)
+            os.replace(partial, self.root / key)
+        except OSError as error:
+            partial.unlink(missing_ok=True)
+            raise StorageFull(str(error)) from error
         return key, size
 
-    def open(self, key: str) -> BinaryIO:
+    def open(self, key: str) -> IO[bytes]:
         if not key.isalnum():
             raise FileNotFoundError(key)
         return open(self.root / key, "rb")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -22,15 +22,17 @@ from eventsvc.db import db
 from eventsvc.domain.clock import SettableClock
 
 ADMIN_TOKEN = "test-admin-token"
-T0 = datetime(2026, 11, 2, 8, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 BACKENDS = [b for b in os.environ.get("EVENTSVC_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 
 
 def postgres_admin_url() -> str:
     url = os.environ.get("EVENTSVC_TEST_POSTGRES_URL")
     if not url:
-        pytest.fail("EVENTSVC_TEST_POSTGRES_URL is not set: run tests/run-all.sh, or set "
-                    "EVENTSVC_TEST_BACKENDS=sqlite to leave PostgreSQL out on purpose")
+        pytest.fail(
+            "EVENTSVC_TEST_POSTGRES_URL is not set: run tests/run-all.sh, or set "
+            "EVENTSVC_TEST_BACKENDS=sqlite to leave PostgreSQL out on purpose"
+        )
     return url
 
 
@@ -42,8 +44,11 @@ def _pg_execute(sql: str) -> None:
 
 
 def _database_url_for(name: str) -> str:
-    return make_url(postgres_admin_url()).set(drivername="postgresql+psycopg", database=name).render_as_string(
-        hide_password=False)
+    return (
+        make_url(postgres_admin_url())
+        .set(drivername="postgresql+psycopg", database=name)
+        .render_as_string(hide_password=False)
+    )
 
 
 def _migrate(url: str, instance: Path) -> None:

@@ -1,37 +1,49 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh Debian machine (PostgreSQL, Chromium, the Python
-# packages, axe-core), starts PostgreSQL, and runs the whole suite on SQLite and PostgreSQL.
-# Extra arguments go to pytest.
+# Installs what the tests need on a fresh Debian machine (PostgreSQL, Chromium, Node.js for
+# axe-core, a virtual environment with the pinned Python packages), runs ruff and mypy, starts
+# a private PostgreSQL cluster on a free port, runs the whole suite on SQLite and PostgreSQL,
+# and stops the cluster again. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 missing=()
-ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
-python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
+# The Python packages go into .venv, at the versions in constraints.txt (what the tests saw).
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
 npm install --prefix tests/browser --no-audit --no-fund --no-package-lock --loglevel=error
 
-# PostgreSQL: Debian's cluster (made if the package did not make one), started if it is not
-# running, with a role for the tests.
-if [ -z "$(pg_lsclusters -h)" ]; then
-  as_root pg_createcluster "$(ls /usr/lib/postgresql | sort -V | tail -n 1)" main
-fi
-read -r pg_version pg_cluster pg_port pg_status < <(pg_lsclusters -h | head -n 1 | awk '{print $1, $2, $3, $4}')
-if [ "$pg_status" != "online" ]; then as_root pg_ctlcluster "$pg_version" "$pg_cluster" start; fi
-as_root runuser -u postgres -- psql -q -p "$pg_port" -c "DO \$\$BEGIN
-  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'eventsvc') THEN
-    CREATE ROLE eventsvc LOGIN CREATEDB PASSWORD 'eventsvc';
-  END IF; END\$\$;"
-export EVENTSVC_TEST_POSTGRES_URL="postgresql://eventsvc:eventsvc@127.0.0.1:${pg_port}/postgres"
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy
+
+# A private PostgreSQL cluster under a temporary folder, on a free port, stopped on exit.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+pg_dir=$(mktemp -d /tmp/eventsvc-pg.XXXXXX)
+pg_port=$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+run_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$pg_dir"
+stop_pg() {
+  run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pg_dir"
+}
+trap stop_pg EXIT
+run_pg "$pg_bin/initdb" -D "$pg_dir/data" -U eventsvc --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
+  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
+export EVENTSVC_TEST_POSTGRES_URL="postgresql://eventsvc@127.0.0.1:${pg_port}/postgres"
 
 status=0
-python3 -m pytest -n 2 "$@" || status=$?
+.venv/bin/python -m pytest -n 2 "$@" || status=$?
 if [ "$status" -eq 5 ]; then
   echo "pytest collected no tests: that is a failure here" >&2
   exit 1

@@ -66,13 +66,15 @@ def invite_of(message):
 
 
 def test_invites_of_every_kind_pass_the_checklist(mail_app, client, smtp, clock):
-    event = create_event(client, capacity=1, title="Übergänge im Personenstandswesen – Änderungen 2027",
-                         reminders=["P1D"])
+    event = create_event(
+        client, capacity=1, title="Übergänge im Personenstandswesen – Änderungen 2027", reminders=["P1D"]
+    )
     first = register(client, event["id"], "jurgen@example.org", name="Jürgen Groß").get_json()
     second = register(client, event["id"], "erika@example.org", name="Erika Müller").get_json()
     tick(mail_app)
-    moved = client.patch(f"/api/v1/admin/events/{event['id']}", json={"location": "Rathaus Süd, Ratssaal"},
-                         headers=ADMIN).get_json()
+    moved = client.patch(
+        f"/api/v1/admin/events/{event['id']}", json={"location": "Rathaus Süd, Ratssaal"}, headers=ADMIN
+    ).get_json()
     tick(mail_app)
     client.delete(f"/api/v1/registrations/{first['token']}")
     tick(mail_app)
@@ -81,9 +83,18 @@ def test_invites_of_every_kind_pass_the_checklist(mail_app, client, smtp, clock)
     client.post(f"/api/v1/admin/events/{event['id']}/cancel", headers=ADMIN)
     tick(mail_app)
     sent = [(m["X-Eventsvc-Kind"], m) for m in smtp.messages if m["X-Eventsvc-Kind"] != "waitlisted"]
-    assert [kind for kind, _ in sent] == ["confirmation", "event-updated", "cancelled", "promoted", "reminder",
-                                          "event-cancelled"]
-    who = {"jurgen@example.org": ("Jürgen Groß", first["token"]), "erika@example.org": ("Erika Müller", second["token"])}
+    assert [kind for kind, _ in sent] == [
+        "confirmation",
+        "event-updated",
+        "cancelled",
+        "promoted",
+        "reminder",
+        "event-cancelled",
+    ]
+    who = {
+        "jurgen@example.org": ("Jürgen Groß", first["token"]),
+        "erika@example.org": ("Erika Müller", second["token"]),
+    }
     uids, sequences = set(), {}
     for kind, message in sent:
         email = message["To"].addresses[0].addr_spec
@@ -98,18 +109,21 @@ def test_invites_of_every_kind_pass_the_checklist(mail_app, client, smtp, clock)
     assert sequences["erika@example.org"][-1] > sequences["erika@example.org"][0]
 
 
-@pytest.mark.parametrize("local_start, utc_start", [
-    ("2027-03-28T09:00:00+02:00", "20270328T070000Z"),  # last Sunday of March: summer time begins
-    ("2026-10-25T09:00:00+01:00", "20261025T080000Z"),  # last Sunday of October: winter time again
-    ("2026-10-25T02:30:00+01:00", "20261025T013000Z"),  # the second 02:30 of that night
-])
+@pytest.mark.parametrize(
+    "local_start, utc_start",
+    [
+        ("2027-03-28T09:00:00+02:00", "20270328T070000Z"),  # last Sunday of March: summer time begins
+        ("2026-10-25T09:00:00+01:00", "20261025T080000Z"),  # last Sunday of October: winter time again
+        ("2026-10-25T02:30:00+01:00", "20261025T013000Z"),  # the second 02:30 of that night
+    ],
+)
 def test_dst_edges_are_written_in_utc(client, local_start, utc_start):
     start = datetime.fromisoformat(local_start)
     event = create_event(client, starts_at=local_start, ends_at=iso(start + timedelta(hours=3)))
     assert datetime.fromisoformat(event["starts_at"]) == start
     raw = client.get(f"/events/{event['id']}.ics").data
     assert f"DTSTART:{utc_start}".encode() in raw
-    first, second = both_parsers(raw)
+    _first, second = both_parsers(raw)
     assert second.events[0].dtstart == start
 
 
@@ -118,7 +132,7 @@ def test_public_feed_is_deterministic_with_etag_and_304(client, clock):
     create_event(client, title="Entwurf", status="draft")
     response = client.get("/calendar.ics")
     assert response.status_code == 200 and response.mimetype == "text/calendar"
-    first, second = both_parsers(response.data)
+    first, _second = both_parsers(response.data)
     assert str(first["X-WR-CALNAME"]) == str(first["NAME"]) == "Fachveranstaltungen"
     assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in response.data and b"X-PUBLISHED-TTL:PT1H" in response.data
     assert [str(e["SUMMARY"]) for e in first.events] == ["Öffentlich"]
@@ -154,7 +168,9 @@ def test_single_event_feed_and_draft_404(client):
     response = client.get(f"/events/{event['id']}.ics")
     first, _ = both_parsers(response.data)
     assert first.events[0]["UID"] == Calendar.from_ical(client.get("/calendar.ics").data).events[0]["UID"]
-    assert client.get(f"/events/{event['id']}.ics", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(f"/events/{event['id']}.ics", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    )
 
 
 def test_personal_feed_lists_the_events_an_address_holds_a_seat_for(mail_app, client, smtp):

@@ -25,7 +25,9 @@ def test_200_simultaneous_registrations_for_50_seats(app, database_url, tmp_path
 
         with ThreadPoolExecutor(max_workers=50) as pool:
             responses = list(pool.map(register, range(200)))
-        assert sorted({r.status_code for r in responses}) == [201], [r.text for r in responses if r.status_code != 201][:3]
+        assert sorted({r.status_code for r in responses}) == [201], [r.text for r in responses if r.status_code != 201][
+            :3
+        ]
         statuses = [r.json()["status"] for r in responses]
         assert statuses.count("confirmed") == 50
         positions = sorted(r.json()["waitlist_position"] for r in responses if r.json()["status"] == "waitlisted")

@@ -13,19 +13,24 @@ from tests.helpers import ADMIN, create_event, register
 from tests.test_email_delivery import parts
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1c6f1a40000000049454e44ae426082")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a1c6f1a40000000049454e44ae426082"
+)
 EVENT_END = T0 + timedelta(days=30, hours=7)
 
 
 def upload(client, event_id, content=PDF, filename="Protokoll Übersicht.pdf", title="Protokoll"):
     data = {"title": title, "file": (io.BytesIO(content), filename)}
-    return client.post(f"/api/v1/admin/events/{event_id}/documents", data=data, headers=ADMIN,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/api/v1/admin/events/{event_id}/documents", data=data, headers=ADMIN, content_type="multipart/form-data"
+    )
 
 
 def links_in(message) -> list[str]:
-    return re.findall(r"https://events\.example\.org/d/[\w-]+|https://docs\.example\.org/\S+",
-                      parts(message)["text/plain"].get_content())
+    return re.findall(
+        r"https://events\.example\.org/d/[\w-]+|https://docs\.example\.org/\S+",
+        parts(message)["text/plain"].get_content(),
+    )
 
 
 def path_of(url: str) -> str:
@@ -44,8 +49,11 @@ def test_delivery_after_the_event_with_personal_links(mail_app, client, smtp, cl
     gone = register(client, event["id"], "gone@example.org").get_json()
     client.delete(f"/api/v1/registrations/{gone['token']}")
     assert upload(client, event["id"]).status_code == 201
-    link = client.post(f"/api/v1/admin/events/{event['id']}/documents", headers=ADMIN,
-                       json={"title": "Folien", "url": "https://docs.example.org/folien.pdf"})
+    link = client.post(
+        f"/api/v1/admin/events/{event['id']}/documents",
+        headers=ADMIN,
+        json={"title": "Folien", "url": "https://docs.example.org/folien.pdf"},
+    )
     assert link.status_code == 201 and link.get_json()["kind"] == "link"
     clock.set(EVENT_END + timedelta(hours=1, minutes=59))
     tick(mail_app)
@@ -127,11 +135,18 @@ def test_bad_uploads_are_refused(app, client):
     event = create_event(client)
     fake = upload(client, event["id"], content=b"#!/bin/sh\nrm -rf /\n", filename="harmlos.pdf")
     assert fake.status_code == 422 and "file" in fake.get_json()["errors"]
-    no_title = client.post(f"/api/v1/admin/events/{event['id']}/documents", headers=ADMIN,
-                           data={"file": (io.BytesIO(PDF), "a.pdf")}, content_type="multipart/form-data")
+    no_title = client.post(
+        f"/api/v1/admin/events/{event['id']}/documents",
+        headers=ADMIN,
+        data={"file": (io.BytesIO(PDF), "a.pdf")},
+        content_type="multipart/form-data",
+    )
     assert no_title.status_code == 422 and "title" in no_title.get_json()["errors"]
-    bad_link = client.post(f"/api/v1/admin/events/{event['id']}/documents", headers=ADMIN,
-                           json={"title": "x", "url": "javascript:alert(1)"})
+    bad_link = client.post(
+        f"/api/v1/admin/events/{event['id']}/documents",
+        headers=ADMIN,
+        json={"title": "x", "url": "javascript:alert(1)"},
+    )
     assert bad_link.status_code == 422 and "url" in bad_link.get_json()["errors"]
     app.config["UPLOAD_MAX_BYTES"] = 50
     app.config["MAX_CONTENT_LENGTH"] = 50 + 64 * 1024
@@ -168,6 +183,8 @@ def test_a_restarted_service_sends_nothing_again(mail_app, app_config, client, s
     tick(restarted)
     with restarted.test_client() as again:
         assert again.post(f"/api/v1/admin/events/{event['id']}/documents/send", headers=ADMIN).get_json() == {
-            "emails_queued": 0, "documents_delivered": 0}
+            "emails_queued": 0,
+            "documents_delivered": 0,
+        }
     tick(restarted)
     assert len(documentation_emails(smtp)) == 1

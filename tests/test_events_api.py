@@ -59,13 +59,16 @@ def test_missing_required_fields_are_each_named(client):
     assert {"title", "starts_at", "ends_at", "capacity"} <= set(response.get_json()["errors"])
 
 
-@pytest.mark.parametrize("body, content_type", [
-    ("{not json", "application/json"),
-    ("[1, 2]", "application/json"),
-    ('"text"', "application/json"),
-    ("title=x", "application/x-www-form-urlencoded"),
-    ("<xml/>", "text/xml"),
-])
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("{not json", "application/json"),
+        ("[1, 2]", "application/json"),
+        ('"text"', "application/json"),
+        ("title=x", "application/x-www-form-urlencoded"),
+        ("<xml/>", "text/xml"),
+    ],
+)
 def test_bodies_that_are_not_a_json_object_are_4xx_problems(client, body, content_type):
     response = client.post("/api/v1/admin/events", data=body, content_type=content_type, headers=ADMIN)
     assert 400 <= response.status_code < 500
@@ -87,6 +90,7 @@ def test_tokens_made_by_the_cli_work_and_are_stored_hashed(app, client):
     assert client.get("/api/v1/admin/events", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     from eventsvc.db import db
     from eventsvc.domain.models import AdminToken
+
     stored = db.session.query(AdminToken).one()
     assert token not in stored.token_hash and len(stored.token_hash) == 64
 
@@ -101,10 +105,12 @@ def test_drafts_are_invisible_to_the_public(client):
 
 
 def test_public_list_is_soonest_first_and_leaves_out_ended_events(client, clock):
-    later = create_event(client, title="Später", starts_at=iso(T0 + timedelta(days=60)),
-                         ends_at=iso(T0 + timedelta(days=60, hours=6)))
-    sooner = create_event(client, title="Früher", starts_at=iso(T0 + timedelta(days=3)),
-                          ends_at=iso(T0 + timedelta(days=3, hours=6)))
+    later = create_event(
+        client, title="Später", starts_at=iso(T0 + timedelta(days=60)), ends_at=iso(T0 + timedelta(days=60, hours=6))
+    )
+    sooner = create_event(
+        client, title="Früher", starts_at=iso(T0 + timedelta(days=3)), ends_at=iso(T0 + timedelta(days=3, hours=6))
+    )
     assert [e["id"] for e in client.get("/api/v1/events").get_json()] == [sooner["id"], later["id"]]
     clock.advance(timedelta(days=4))
     assert [e["id"] for e in client.get("/api/v1/events").get_json()] == [later["id"]]
@@ -120,8 +126,9 @@ def test_unknown_ids_and_routes_are_404_problems(client):
 
 def test_patch_validates_against_the_stored_event(client):
     event = create_event(client)
-    response = client.patch(f"/api/v1/admin/events/{event['id']}", json={"ends_at": "2020-01-01T00:00:00+00:00"},
-                            headers=ADMIN)
+    response = client.patch(
+        f"/api/v1/admin/events/{event['id']}", json={"ends_at": "2020-01-01T00:00:00+00:00"}, headers=ADMIN
+    )
     assert response.status_code == 422 and "ends_at" in response.get_json()["errors"]
     assert client.get(f"/api/v1/admin/events/{event['id']}", headers=ADMIN).get_json()["ends_at"] == event["ends_at"]
 
@@ -137,8 +144,11 @@ def test_raising_capacity_promotes_oldest_waitlisted_at_once(client):
     assert (body["seats_taken"], body["waitlist_length"]) == (3, 1)
     listed = registrations(client, event["id"])
     assert [(r["email"], r["status"], r["waitlist_position"]) for r in listed] == [
-        ("p0@example.org", "confirmed", None), ("p1@example.org", "confirmed", None),
-        ("p2@example.org", "confirmed", None), ("p3@example.org", "waitlisted", 1)]
+        ("p0@example.org", "confirmed", None),
+        ("p1@example.org", "confirmed", None),
+        ("p2@example.org", "confirmed", None),
+        ("p3@example.org", "waitlisted", 1),
+    ]
 
 
 def test_lowering_capacity_below_seats_taken_moves_nobody_until_seats_free(client):
@@ -163,8 +173,12 @@ def test_cancel_event_tells_everyone_and_closes_registration(client, app):
     assert register(client, event["id"], "late@example.org").get_json()["code"] == "registration_closed"
     from eventsvc.db import db
     from eventsvc.domain.models import OutboxMessage
-    kinds = sorted((m.recipient, m.kind, m.params.get("had_seat")) for m in db.session.query(OutboxMessage)
-                   if m.kind == "event-cancelled")
+
+    kinds = sorted(
+        (m.recipient, m.kind, m.params.get("had_seat"))
+        for m in db.session.query(OutboxMessage)
+        if m.kind == "event-cancelled"
+    )
     assert kinds == [("seat@example.org", "event-cancelled", True), ("wait@example.org", "event-cancelled", False)]
     again = client.post(f"/api/v1/admin/events/{event['id']}/cancel", headers=ADMIN)
     assert again.status_code == 200
@@ -177,11 +191,13 @@ def test_moving_a_published_event_queues_updated_invites_for_the_confirmed(clien
     event = create_event(client, capacity=1)
     register(client, event["id"], "seat@example.org")
     register(client, event["id"], "wait@example.org")
-    response = client.patch(f"/api/v1/admin/events/{event['id']}", json={"location": "Rathaus, Ratssaal"},
-                            headers=ADMIN)
+    response = client.patch(
+        f"/api/v1/admin/events/{event['id']}", json={"location": "Rathaus, Ratssaal"}, headers=ADMIN
+    )
     assert response.get_json()["sequence"] == event["sequence"] + 1
     from eventsvc.db import db
     from eventsvc.domain.models import OutboxMessage
+
     updated = db.session.query(OutboxMessage).filter_by(kind="event-updated").all()
     assert [m.recipient for m in updated] == ["seat@example.org"]
     client.patch(f"/api/v1/admin/events/{event['id']}", json={"title": "Neuer Titel"}, headers=ADMIN)
@@ -191,9 +207,14 @@ def test_moving_a_published_event_queues_updated_invites_for_the_confirmed(clien
 def test_openapi_document_lists_every_json_endpoint(client):
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/events", "/api/v1/events/{event_id}/registrations", "/api/v1/admin/events",
-                 "/api/v1/admin/events/{event_id}/cancel", "/api/v1/registrations/{token}",
-                 "/api/v1/admin/registrations/{registration_id}/checkin"):
+    for path in (
+        "/api/v1/events",
+        "/api/v1/events/{event_id}/registrations",
+        "/api/v1/admin/events",
+        "/api/v1/admin/events/{event_id}/cancel",
+        "/api/v1/registrations/{token}",
+        "/api/v1/admin/registrations/{registration_id}/checkin",
+    ):
         assert path in spec["paths"], path
 
 

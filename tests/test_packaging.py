@@ -13,15 +13,22 @@ from tests.processes import ROOT
 
 @pytest.mark.slow
 def test_wheel_carries_migrations_templates_and_translations(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path),
-                    str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = tmp_path.glob("eventsvc-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {
-        "eventsvc/migrations/env.py", "eventsvc/migrations/alembic.ini", "eventsvc/migrations/script.py.mako",
+        "eventsvc/migrations/env.py",
+        "eventsvc/migrations/alembic.ini",
+        "eventsvc/migrations/script.py.mako",
         "eventsvc/migrations/versions/0001_initial_schema.py",
-        "eventsvc/email_templates/de/confirmation.html", "eventsvc/email_templates/en/_layout.txt",
-        "eventsvc/edges/web/templates/event.html", "eventsvc/edges/web/static/style.css",
+        "eventsvc/email_templates/de/confirmation.html",
+        "eventsvc/email_templates/en/_layout.txt",
+        "eventsvc/edges/web/templates/event.html",
+        "eventsvc/edges/web/static/style.css",
         "eventsvc/edges/web/translations/en/LC_MESSAGES/messages.mo",
     }
     assert expected <= names, sorted(expected - names)

@@ -46,8 +46,13 @@ def test_serve_with_no_configuration_writes_eml_files(tmp_path):
 
 def test_two_workers_send_each_email_once(app, database_url, smtp, tmp_path):
     http_port = free_port()
-    env = service_env(database_url, tmp_path / "instance", EVENTSVC_MAIL_SERVER="127.0.0.1",
-                      EVENTSVC_MAIL_PORT=str(smtp.port), EVENTSVC_TICK_SECONDS="0.2")
+    env = service_env(
+        database_url,
+        tmp_path / "instance",
+        EVENTSVC_MAIL_SERVER="127.0.0.1",
+        EVENTSVC_MAIL_PORT=str(smtp.port),
+        EVENTSVC_TICK_SECONDS="0.2",
+    )
     command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "wsgi:app"]
     with running(command, env, http_port, tmp_path / "web.log") as base:
         event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=300), headers=ADMIN).json()
@@ -68,15 +73,26 @@ def test_two_workers_send_each_email_once(app, database_url, smtp, tmp_path):
 
 def _start_worker(env: dict, log):
     import subprocess
-    return subprocess.Popen([sys.executable, "-m", "eventsvc.edges.cli", "worker"], env=env, cwd=ROOT,
-                            stdout=open(log, "wb"), stderr=subprocess.STDOUT)
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "eventsvc.edges.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def test_restart_mid_queue_loses_nothing_and_repeats_nothing(app, database_url, smtp, tmp_path):
     port = free_port()
-    env = service_env(database_url, tmp_path / "instance", EVENTSVC_MAIL_SERVER="127.0.0.1",
-                      EVENTSVC_MAIL_PORT=str(smtp.port), EVENTSVC_TICK_SECONDS="0.2",
-                      EVENTSVC_MAIL_RETRY_MAX_DELAY="2")
+    env = service_env(
+        database_url,
+        tmp_path / "instance",
+        EVENTSVC_MAIL_SERVER="127.0.0.1",
+        EVENTSVC_MAIL_PORT=str(smtp.port),
+        EVENTSVC_TICK_SECONDS="0.2",
+        EVENTSVC_MAIL_RETRY_MAX_DELAY="2",
+    )
     smtp.stop()  # mail piles up in the outbox while the server is down
     with running(serve_command(port), env, port, tmp_path / "serve1.log") as base:
         event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=100), headers=ADMIN).json()

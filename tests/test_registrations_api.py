@@ -24,11 +24,20 @@ def test_seats_then_waitlist_with_positions_and_one_email_each(client):
     event = create_event(client, capacity=2)
     bodies = [register(client, event["id"], f"p{i}@example.org").get_json() for i in range(4)]
     assert [(b["status"], b["waitlist_position"]) for b in bodies] == [
-        ("confirmed", None), ("confirmed", None), ("waitlisted", 1), ("waitlisted", 2)]
-    assert all(len(b["token"]) >= 43 and b["manage_url"] == f"https://events.example.org/r/{b['token']}"
-               for b in bodies)
-    assert outbox() == [("confirmation", "p0@example.org"), ("confirmation", "p1@example.org"),
-                        ("waitlisted", "p2@example.org"), ("waitlisted", "p3@example.org")]
+        ("confirmed", None),
+        ("confirmed", None),
+        ("waitlisted", 1),
+        ("waitlisted", 2),
+    ]
+    assert all(
+        len(b["token"]) >= 43 and b["manage_url"] == f"https://events.example.org/r/{b['token']}" for b in bodies
+    )
+    assert outbox() == [
+        ("confirmation", "p0@example.org"),
+        ("confirmation", "p1@example.org"),
+        ("waitlisted", "p2@example.org"),
+        ("waitlisted", "p3@example.org"),
+    ]
     assert db.session.query(OutboxMessage).filter_by(kind="waitlisted").first().params["position"] == 1
     shown = client.get(f"/api/v1/events/{event['id']}").get_json()
     assert (shown["seats_taken"], shown["seats_left"], shown["waitlist_length"]) == (2, 0, 2)
@@ -80,8 +89,9 @@ def test_duplicate_address_is_409_and_the_notice_goes_out_at_most_hourly(client,
 
 
 def test_registration_window(client, clock):
-    event = create_event(client, registration_opens_at=iso(T0 + timedelta(days=1)),
-                         registration_closes_at=iso(T0 + timedelta(days=2)))
+    event = create_event(
+        client, registration_opens_at=iso(T0 + timedelta(days=1)), registration_closes_at=iso(T0 + timedelta(days=2))
+    )
     assert register(client, event["id"], "early@example.org").get_json()["code"] == "registration_closed"
     clock.advance(timedelta(days=1, hours=1))
     assert register(client, event["id"], "ontime@example.org").status_code == 201
@@ -96,19 +106,22 @@ def test_registration_closes_at_the_start_by_default(client, clock):
     assert register(client, event["id"], "late@example.org").get_json()["code"] == "registration_closed"
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"email": "a@example.org", "consent": True}, "name"),
-    ({"name": "", "email": "a@example.org", "consent": True}, "name"),
-    ({"name": "x" * 201, "email": "a@example.org", "consent": True}, "name"),
-    ({"name": "Eva\u0007", "email": "a@example.org", "consent": True}, "name"),
-    ({"name": "Eva", "email": "kaputt", "consent": True}, "email"),
-    ({"name": "Eva", "email": "a" * 250 + "@example.org", "consent": True}, "email"),
-    ({"name": "Eva", "email": "a@example.org\r\nBcc: x@example.org", "consent": True}, "email"),
-    ({"name": "Eva", "email": "a@example.org", "consent": False}, "consent"),
-    ({"name": "Eva", "email": "a@example.org"}, "consent"),
-    ({"name": "Eva", "email": "a@example.org", "consent": True, "organization": "o" * 201}, "organization"),
-    ({"name": "Eva", "email": "a@example.org", "consent": True, "role": "x\ny"}, "role"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"email": "a@example.org", "consent": True}, "name"),
+        ({"name": "", "email": "a@example.org", "consent": True}, "name"),
+        ({"name": "x" * 201, "email": "a@example.org", "consent": True}, "name"),
+        ({"name": "Eva\u0007", "email": "a@example.org", "consent": True}, "name"),
+        ({"name": "Eva", "email": "kaputt", "consent": True}, "email"),
+        ({"name": "Eva", "email": "a" * 250 + "@example.org", "consent": True}, "email"),
+        ({"name": "Eva", "email": "a@example.org\r\nBcc: x@example.org", "consent": True}, "email"),
+        ({"name": "Eva", "email": "a@example.org", "consent": False}, "consent"),
+        ({"name": "Eva", "email": "a@example.org"}, "consent"),
+        ({"name": "Eva", "email": "a@example.org", "consent": True, "organization": "o" * 201}, "organization"),
+        ({"name": "Eva", "email": "a@example.org", "consent": True, "role": "x\ny"}, "role"),
+    ],
+)
 def test_invalid_registrations_are_422_and_change_nothing(client, body, field):
     event = create_event(client)
     response = client.post(f"/api/v1/events/{event['id']}/registrations", json=body)

@@ -21,8 +21,9 @@ def form(**overrides) -> dict:
 @pytest.fixture
 def guarded(app_config, app):
     """A second app on the same (migrated) database, with CSRF and rate limits switched on."""
-    strict = create_app(app_config | {"WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True,
-                                      "RATELIMIT_REGISTRATION": "3 per minute"})
+    strict = create_app(
+        app_config | {"WTF_CSRF_ENABLED": True, "RATELIMIT_ENABLED": True, "RATELIMIT_REGISTRATION": "3 per minute"}
+    )
     return strict.test_client()
 
 
@@ -47,19 +48,30 @@ def test_rate_limit_per_client(client, guarded):
     codes = []
     for i in range(5):
         token = csrf_token(guarded, f"/events/{event['id']}")
-        codes.append(guarded.post(f"/events/{event['id']}", data=form(email=f"p{i}@example.org", csrf_token=token)).status_code)
+        codes.append(
+            guarded.post(f"/events/{event['id']}", data=form(email=f"p{i}@example.org", csrf_token=token)).status_code
+        )
     assert codes == [303, 303, 303, 429, 429]
     assert len(registrations(client, event["id"])) == 3
 
 
-@pytest.mark.parametrize("data", [
-    {}, {"name": "x" * 5000, "email": "@", "consent": "maybe"}, {"name": "\x00", "email": "a@b.c\r\n", "consent": "y"},
-    {"email": "eva@example.org"}, "name=%FF%FE%00&email=a%40b.c&consent=y&csrf_token=%80",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"name": "x" * 5000, "email": "@", "consent": "maybe"},
+        {"name": "\x00", "email": "a@b.c\r\n", "consent": "y"},
+        {"email": "eva@example.org"},
+        "name=%FF%FE%00&email=a%40b.c&consent=y&csrf_token=%80",
+    ],
+)
 def test_no_input_yields_a_500(client, data):
     event = create_event(client)
-    response = client.post(f"/events/{event['id']}", data=data, content_type="application/x-www-form-urlencoded"
-                           if isinstance(data, str) else None)
+    response = client.post(
+        f"/events/{event['id']}",
+        data=data,
+        content_type="application/x-www-form-urlencoded" if isinstance(data, str) else None,
+    )
     assert 400 <= response.status_code < 500 and registrations(client, event["id"]) == []
 
 

@@ -39,3 +39,17 @@ class ValidationFailed(DomainError):
     def __init__(self, errors: dict[str, list[str]]):
         super().__init__("The input is not valid.")
         self.errors = errors
+
+
+class RateLimited(DomainError):
+    """Too many requests of one kind; `retry_after` seconds until the next may succeed."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, retry_after: int):
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class AlreadyExists(DomainError):
+    code = "already_exists"

@@ -6,31 +6,24 @@ import re
 import secrets
 import unicodedata
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import outbox
 from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
-from eventsvc.domain.models import Event, EventStatus, Registration, RegistrationStatus
+from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.registrations import promote_waitlisted
+from eventsvc.domain.rules import in_public_feed, is_public, listed_publicly
+from eventsvc.domain.statuses import CONFIRMED, WAITLISTED, EventStatus
 
 DEFAULT_REMINDERS = [7 * 86400, 86400]
 DEFAULT_DOCUMENTATION_DELAY = 2 * 3600
-# How long a cancelled event stays in the public feed, so that subscribers see it go.
-CANCELLED_VISIBLE_FOR = timedelta(days=30)
 # The fields whose change is sent to participants as an updated invite.
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")
-
-
-@dataclass(frozen=True)
-class Occupancy:
-    seats_taken: int
-    waitlist_length: int
 
 
 def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Event:
@@ -77,7 +70,7 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
         event.changed_at = now
     if moved:
         event.sequence += 1
-        for registration in _registrations(session, event.id, RegistrationStatus.CONFIRMED):
+        for registration in _registrations(session, event.id, CONFIRMED):
             outbox.enqueue(session, outbox.EVENT_UPDATED, registration, now, {"sequence": event.sequence})
     if "capacity" in changes and event.status == EventStatus.PUBLISHED.value:
         promote_waitlisted(session, event, now)
@@ -95,11 +88,13 @@ def cancel_event(session: Session, event_id: int, now: datetime) -> Event:
     event.changed_at = now
     event.sequence += 1
     if was_public:
-        live = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
-        for registration in _registrations(session, event.id, *live):
+        for registration in _registrations(session, event.id, CONFIRMED, WAITLISTED):
             outbox.enqueue(
-                session, outbox.EVENT_CANCELLED, registration, now,
-                {"sequence": event.sequence, "had_seat": registration.status == RegistrationStatus.CONFIRMED.value},
+                session,
+                outbox.EVENT_CANCELLED,
+                registration,
+                now,
+                {"sequence": event.sequence, "had_seat": registration.status == CONFIRMED},
             )
     session.flush()
     return event
@@ -107,7 +102,7 @@ def cancel_event(session: Session, event_id: int, now: datetime) -> Event:
 
 def get_event(session: Session, event_id: int, public: bool) -> Event:
     event = session.get(Event, event_id)
-    if event is None or (public and event.status == EventStatus.DRAFT.value):
+    if event is None or (public and not is_public(event.status)):
         raise NotFound("No such event.")
     return event
 
@@ -115,35 +110,12 @@ def get_event(session: Session, event_id: int, public: bool) -> Event:
 def list_events(session: Session, now: datetime, public: bool) -> list[Event]:
     query = select(Event).order_by(Event.starts_at, Event.id)
     if public:
-        query = query.where(Event.status == EventStatus.PUBLISHED.value, Event.ends_at > now)
+        query = query.where(listed_publicly(now))
     return list(session.scalars(query))
 
 
 def feed_events(session: Session, now: datetime) -> list[Event]:
-    """Published events, and cancelled ones for a while so that subscribers see them go."""
-    query = (
-        select(Event)
-        .where(
-            (Event.status == EventStatus.PUBLISHED.value)
-            | ((Event.status == EventStatus.CANCELLED.value) & (Event.cancelled_at > now - CANCELLED_VISIBLE_FOR))
-        )
-        .order_by(Event.starts_at, Event.id)
-    )
-    return list(session.scalars(query))
-
-
-def occupancy(session: Session, event_ids: list[int]) -> dict[int, Occupancy]:
-    if not event_ids:
-        return {}
-    confirmed = func.sum(case((Registration.status == RegistrationStatus.CONFIRMED.value, 1), else_=0))
-    waitlisted = func.sum(case((Registration.status == RegistrationStatus.WAITLISTED.value, 1), else_=0))
-    rows = session.execute(
-        select(Registration.event_id, confirmed, waitlisted)
-        .where(Registration.event_id.in_(event_ids))
-        .group_by(Registration.event_id)
-    )
-    found = {event_id: Occupancy(int(taken or 0), int(waiting or 0)) for event_id, taken, waiting in rows}
-    return {event_id: found.get(event_id, Occupancy(0, 0)) for event_id in event_ids}
+    return list(session.scalars(select(Event).where(in_public_feed(now)).order_by(Event.starts_at, Event.id)))
 
 
 _RULE_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at", "status")
@@ -162,11 +134,11 @@ def _check_rules(values: dict[str, Any]) -> None:
         raise ValidationFailed(errors)
 
 
-def _registrations(session: Session, event_id: int, *statuses: RegistrationStatus) -> list[Registration]:
+def _registrations(session: Session, event_id: int, *statuses: str) -> list[Registration]:
     return list(
         session.scalars(
             select(Registration)
-            .where(Registration.event_id == event_id, Registration.status.in_([s.value for s in statuses]))
+            .where(Registration.event_id == event_id, Registration.status.in_(statuses))
             .order_by(Registration.id)
         )
     )
@@ -179,4 +151,3 @@ def slugify(title: str) -> str:
     ascii_title = unicodedata.normalize("NFKD", title.translate(_UMLAUTS)).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
     return slug[:80] or "event"
-

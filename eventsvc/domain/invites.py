@@ -12,10 +12,11 @@ and the CANCEL carries a SEQUENCE above any invite that person holds.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime, timedelta
-from typing import Iterable, Optional
+from functools import lru_cache
+from typing import Optional
 
 from icalendar import Calendar, vCalAddress, vDuration
 from icalendar import Event as VEvent
@@ -51,7 +52,7 @@ def invite(event: Event, registration: Registration, method: str, sequence: int,
     personal.add("description", _description(event, context.manage_url))
     personal.add("attendee", _attendee(registration, method))
     lines = personal.to_ical()
-    return head + lines[len(_BEGIN):-len(_END)] + tail
+    return head + lines[len(_BEGIN) : -len(_END)] + tail
 
 
 _BEGIN = b"BEGIN:VEVENT\r\n"
@@ -74,9 +75,19 @@ class EventFacts:
     organizer_email: Optional[str]
 
     @classmethod
-    def of(cls, event: Event) -> "EventFacts":
-        return cls(event.uid, event.created_at, event.changed_at, event.starts_at, event.ends_at, event.title,
-                   event.location, event.status, event.organizer_name, event.organizer_email)
+    def of(cls, event: Event) -> EventFacts:
+        return cls(
+            event.uid,
+            event.created_at,
+            event.changed_at,
+            event.starts_at,
+            event.ends_at,
+            event.title,
+            event.location,
+            event.status,
+            event.organizer_name,
+            event.organizer_email,
+        )
 
 
 @lru_cache(maxsize=256)
@@ -104,8 +115,13 @@ def _attendee(registration: Registration, method: str) -> vCalAddress:
     return attendee
 
 
-def feed(events: Iterable[Event], name: str, url_for_event, organizer_fallback: str,
-         timezone_name: Optional[str] = "Europe/Berlin") -> Calendar:
+def feed(
+    events: Iterable[Event],
+    name: str,
+    url_for_event,
+    organizer_fallback: str,
+    timezone_name: Optional[str] = "Europe/Berlin",
+) -> Calendar:
     """A subscription calendar. Its bytes depend only on the events, never on 'now'."""
     calendar = _calendar(PUBLISH)
     calendar.add("name", name)

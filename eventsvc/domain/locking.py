@@ -2,8 +2,9 @@
 
 Every change to an event's registrations starts by locking the event row. On PostgreSQL that
 is SELECT ... FOR UPDATE, which serialises concurrent registrations for one event across
-workers and instances; on SQLite the transaction already holds the database's write lock
-(BEGIN IMMEDIATE, see eventsvc.db), and FOR UPDATE renders as nothing.
+workers and instances; on SQLite the write transaction already holds the database's write
+lock (see eventsvc.db), and FOR UPDATE renders as nothing. Both refuse to run outside a
+unit of work that writes.
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from eventsvc.db import require_write_transaction
 from eventsvc.domain.errors import NotFound
 from eventsvc.domain.models import Event
 
 
 def lock_event(session: Session, event_id: int) -> Event:
+    require_write_transaction(session)
     event = session.scalar(
         select(Event).where(Event.id == event_id).with_for_update().execution_options(populate_existing=True)
     )
@@ -27,8 +30,16 @@ def lock_event(session: Session, event_id: int) -> Event:
 # Registering is the hot path: its statements are built once, executed with parameters.
 _EVENTS = Event.__table__.c
 _LOCK_SEAT_RULES = (
-    select(_EVENTS.id, _EVENTS.status, _EVENTS.capacity, _EVENTS.waitlist_enabled, _EVENTS.registration_opens_at,
-           _EVENTS.registration_closes_at, _EVENTS.starts_at, _EVENTS.sequence)
+    select(
+        _EVENTS.id,
+        _EVENTS.status,
+        _EVENTS.capacity,
+        _EVENTS.waitlist_enabled,
+        _EVENTS.registration_opens_at,
+        _EVENTS.registration_closes_at,
+        _EVENTS.starts_at,
+        _EVENTS.sequence,
+    )
     .where(_EVENTS.id == bindparam("event_id"))
     .with_for_update()
 )

@@ -3,38 +3,30 @@ service functions in this package; the edges read it and render it."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from eventsvc.db import db
+from eventsvc.db import Model
+from eventsvc.domain.statuses import LIVE, EventStatus, OutboxStatus, RegistrationStatus, sql_list
+
+__all__ = [
+    "AdminToken",
+    "Document",
+    "DocumentDelivery",
+    "Event",
+    "EventStatus",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Registration",
+    "RegistrationChange",
+    "RegistrationStatus",
+]
 
 
-class EventStatus(str, enum.Enum):
-    DRAFT = "draft"
-    PUBLISHED = "published"
-    CANCELLED = "cancelled"
-
-
-class RegistrationStatus(str, enum.Enum):
-    CONFIRMED = "confirmed"
-    WAITLISTED = "waitlisted"
-    CANCELLED = "cancelled"
-
-
-class OutboxStatus(str, enum.Enum):
-    QUEUED = "queued"
-    SENDING = "sending"
-    SENT = "sent"
-    FAILED = "failed"
-    # The email lost its reason before it went out (say, a reminder to someone who cancelled).
-    SKIPPED = "skipped"
-
-
-class Event(db.Model):
+class Event(Model):
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,10 +62,10 @@ class Event(db.Model):
     # Set once the automatic documentation delivery has run for this event.
     documentation_delivered_at: Mapped[Optional[datetime]]
 
-    registrations: Mapped[list["Registration"]] = relationship(back_populates="event", lazy="raise")
+    registrations: Mapped[list[Registration]] = relationship(back_populates="event", lazy="raise")
 
 
-class Registration(db.Model):
+class Registration(Model):
     __tablename__ = "registrations"
     __table_args__ = (
         # At most one live registration per address and event; the database enforces
@@ -83,8 +75,8 @@ class Registration(db.Model):
             "event_id",
             "email_normalized",
             unique=True,
-            sqlite_where=text("status IN ('confirmed', 'waitlisted')"),
-            postgresql_where=text("status IN ('confirmed', 'waitlisted')"),
+            sqlite_where=text(f"status IN ({sql_list(LIVE)})"),
+            postgresql_where=text(f"status IN ({sql_list(LIVE)})"),
         ),
         Index("ix_registrations_event_status", "event_id", "status", "id"),
     )
@@ -106,13 +98,36 @@ class Registration(db.Model):
     # When the seat was taken (registration or promotion): reminders due before it are not sent.
     confirmed_at: Mapped[Optional[datetime]]
     cancelled_at: Mapped[Optional[datetime]]
+    # Why it was cancelled: one of statuses.CancelReason.
+    cancel_reason: Mapped[Optional[str]] = mapped_column(String(32))
+    # While offered a seat: until when the offer holds.
+    offer_expires_at: Mapped[Optional[datetime]]
+    reconfirmed_at: Mapped[Optional[datetime]]
     attended: Mapped[bool] = mapped_column(Boolean, default=False)
     checked_in_at: Mapped[Optional[datetime]]
 
     event: Mapped[Event] = relationship(back_populates="registrations", lazy="joined")
 
 
-class OutboxMessage(db.Model):
+class RegistrationChange(Model):
+    """One change of a registration (its creation first): the history a participant or an
+    auditor can be shown. Written by the domain in the transaction of the change."""
+
+    __tablename__ = "registration_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    # What happened, in a word: registered, promoted, cancelled, checked_in, … or a cancel reason.
+    reason: Mapped[Optional[str]] = mapped_column(String(32))
+    # participant, organizer or system
+    by: Mapped[str] = mapped_column(String(16))
+    # The organizer's token name where an organizer acted.
+    actor: Mapped[Optional[str]] = mapped_column(String(100))
+
+
+class OutboxMessage(Model):
     """An email owed to someone, written in the same transaction as the change that caused it."""
 
     __tablename__ = "outbox_messages"
@@ -132,24 +147,28 @@ class OutboxMessage(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     lease_expires_at: Mapped[Optional[datetime]]
-    # Fixed when the row is first claimed, so that every retry carries the same Message-ID.
-    message_id: Mapped[Optional[str]] = mapped_column(String(255))
+    # The sender holding the row while it is `sending`; a result is recorded only by it.
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(32))
+    # The unique part of the Message-ID, fixed when the row is written, so that every retry
+    # carries the same Message-ID (the sender adds its domain).
+    message_key: Mapped[str] = mapped_column(String(64), unique=True)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[Optional[datetime]]
 
 
-class AdminToken(db.Model):
+class AdminToken(Model):
     __tablename__ = "admin_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100), unique=True)
     # SHA-256 of the token; the token itself is shown once and never stored.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    revoked_at: Mapped[Optional[datetime]]
 
 
-class Document(db.Model):
+class Document(Model):
     __tablename__ = "documents"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -164,7 +183,7 @@ class Document(db.Model):
     deleted_at: Mapped[Optional[datetime]]
 
 
-class DocumentDelivery(db.Model):
+class DocumentDelivery(Model):
     """One document owed to one participant, with that person's own download link."""
 
     __tablename__ = "document_deliveries"

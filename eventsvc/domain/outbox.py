@@ -4,20 +4,32 @@ The change that causes an email and the outbox row are written in one transactio
 email is never lost nor sent for a change that was rolled back. Rows hold what to send
 (kind, person, a few parameters), not the rendered message: the sender renders at send
 time from the current state, so a reminder queued before the event moved shows the new time.
+
+Every row is built by `new_row`, whether it is inserted alone (`enqueue`) or for many
+registrations at once (`enqueue_for_registrations`, an INSERT … SELECT).
+
+A sender claims rows for a lease. It records a result, renews the lease or lets go only
+while the row is still claimed by it, so a sender whose lease ran out can neither send nor
+record what another sender has taken over.
 """
 
 from __future__ import annotations
 
+import logging
 import random
-from datetime import datetime, timedelta
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from datetime import datetime, timedelta
+from typing import Any, Optional
 
-from sqlalchemy import and_, bindparam, func, insert, literal, or_, select, text, update
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.db import is_postgres
+from eventsvc.db import OUTBOX_WRITTEN, insert_ignoring_duplicates
 from eventsvc.domain.models import OutboxMessage, OutboxStatus, Registration
+
+log = logging.getLogger(__name__)
 
 # The kinds of email, as they appear in X-Eventsvc-Kind.
 CONFIRMATION = "confirmation"
@@ -30,17 +42,22 @@ EVENT_UPDATED = "event-updated"
 EVENT_CANCELLED = "event-cancelled"
 ALREADY_REGISTERED = "already-registered"
 KINDS = (
-    CONFIRMATION, WAITLISTED, PROMOTED, CANCELLED, REMINDER,
-    DOCUMENTATION, EVENT_UPDATED, EVENT_CANCELLED, ALREADY_REGISTERED,
+    CONFIRMATION,
+    WAITLISTED,
+    PROMOTED,
+    CANCELLED,
+    REMINDER,
+    DOCUMENTATION,
+    EVENT_UPDATED,
+    EVENT_CANCELLED,
+    ALREADY_REGISTERED,
 )
+QUEUED = OutboxStatus.QUEUED.value
+SENDING = OutboxStatus.SENDING.value
 
 # Temporary failures are retried for this long, however many tries that takes (mail servers
 # keep trying for days too); an SMTP outage delays email but loses none.
 GIVE_UP_AFTER = timedelta(days=2)
-# Set in session.info when a transaction queued email, so that whoever commits it can wake
-# an in-process sender instead of leaving the email to the next tick.
-OUTBOX_WRITTEN = "eventsvc.outbox_written"
-LEASE = timedelta(minutes=5)
 
 
 def enqueue(
@@ -51,16 +68,36 @@ def enqueue(
     params: Optional[dict[str, Any]] = None,
     dedupe_key: Optional[str] = None,
 ) -> None:
-    insert_row(session, new_row(kind, registration.event_id, registration.id, registration.email,
-                                registration.event.sequence, now, params, dedupe_key))
+    insert_row(
+        session,
+        new_row(
+            kind,
+            registration.event_id,
+            registration.id,
+            registration.email,
+            registration.event.sequence,
+            now,
+            params,
+            dedupe_key,
+        ),
+    )
 
 
-def new_row(kind: str, event_id: int, registration_id: Optional[int], recipient: str, sequence: int, now: datetime,
-            params: Optional[dict[str, Any]] = None, dedupe_key: Optional[str] = None) -> dict[str, Any]:
+def new_row(
+    kind: str,
+    event_id: int,
+    registration_id: Optional[int],
+    recipient: str,
+    sequence: Optional[int],
+    now: datetime,
+    params: Optional[dict[str, Any]] = None,
+    dedupe_key: Optional[str] = None,
+) -> dict[str, Any]:
     """The columns of a queued email."""
     params = dict(params or {})
-    # The event's SEQUENCE when this email was caused; invites rendered later may need it.
-    params.setdefault("sequence", sequence)
+    if sequence is not None:
+        # The event's SEQUENCE when this email was caused; invites rendered later may need it.
+        params.setdefault("sequence", sequence)
     return {
         "kind": kind,
         "event_id": event_id,
@@ -68,11 +105,12 @@ def new_row(kind: str, event_id: int, registration_id: Optional[int], recipient:
         "recipient": recipient,
         "dedupe_key": dedupe_key,
         "params": params,
-        "status": OutboxStatus.QUEUED.value,
+        "status": QUEUED,
         "attempts": 0,
         "next_attempt_at": now,
         "lease_expires_at": None,
-        "message_id": None,
+        "claimed_by": None,
+        "message_key": secrets.token_hex(16),
         "last_error": None,
         "created_at": now,
         "sent_at": None,
@@ -86,12 +124,52 @@ def insert_row(session: Session, row: dict[str, Any]) -> None:
     mark_written(session)
 
 
+def enqueue_for_registrations(
+    session: Session,
+    kind: str,
+    registrations: ColumnElement[bool],
+    now: datetime,
+    params: Optional[dict[str, Any]] = None,
+    dedupe: Optional[tuple[str, str]] = None,
+) -> int:
+    """One email of `kind` to each registration matching `registrations`, in one INSERT …
+    SELECT, however many there are. With `dedupe` (prefix, suffix), each row's dedupe key is
+    prefix + registration id + suffix, and rows already queued under it are left alone.
+    Returns how many were queued."""
+    columns = Registration.__table__.c
+    computed: dict[str, ColumnElement[Any]] = {
+        "event_id": columns.event_id,
+        "registration_id": columns.id,
+        "recipient": columns.email,
+        # Unique per row: a random part for this statement, then the registration's id.
+        "message_key": literal(secrets.token_hex(12) + ".") + cast(columns.id, String),
+    }
+    if dedupe:
+        computed["dedupe_key"] = literal(dedupe[0]) + cast(columns.id, String) + literal(dedupe[1])
+    template = new_row(kind, 0, None, "", None, now, params)
+    names = [column.name for column in OutboxMessage.__table__.c if column.name != "id"]
+    values = [
+        computed[name] if name in computed else literal(template[name], type_=OutboxMessage.__table__.c[name].type)
+        for name in names
+    ]
+    rows = select(*values).where(registrations)
+    statement = insert_ignoring_duplicates(session, OutboxMessage, ["dedupe_key"]) if dedupe else insert(OutboxMessage)
+    queued = (
+        session.connection()
+        .execute(statement.from_select(names, rows).execution_options(preserve_rowcount=True))
+        .rowcount
+    )
+    if queued:
+        mark_written(session)
+    return queued
+
+
 def mark_written(session: Session) -> None:
-    """Tell whoever commits this transaction that it queued email (see OUTBOX_WRITTEN)."""
+    """Tell the unit of work that this transaction queued email (see OUTBOX_WRITTEN)."""
     session.info[OUTBOX_WRITTEN] = True
 
 
-_INSERT = insert(OutboxMessage.__table__)
+_INSERT = insert(OutboxMessage)
 
 
 def last_email_of_kind_to(session: Session, event_id: int, email_normalized: str, kind: str) -> Optional[datetime]:
@@ -123,89 +201,190 @@ class Claimed:
     params: dict
     attempts: int
     created_at: datetime
-    message_id: str
+    message_key: str
 
 
 _OUTBOX = OutboxMessage.__table__.c
+_HELD_BY = and_(_OUTBOX.claimed_by == bindparam("sender"), _OUTBOX.status == SENDING)
 
 
-def claim_due(session: Session, now: datetime, limit: int) -> list[Claimed]:
-    """Take up to `limit` due rows for this sender, in one statement, and commit the claim.
+def new_sender_id() -> str:
+    return secrets.token_hex(8)
 
-    PostgreSQL: the rows are picked FOR UPDATE SKIP LOCKED, so concurrent senders take
-    disjoint rows. SQLite: the transaction began IMMEDIATE, so one sender claims at a time,
-    and the UPDATE repeats the due condition. A claim is a lease: rows of a sender that died
-    are taken again after LEASE. The Message-ID is made at the first claim and kept.
+
+def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, sender: str) -> list[Claimed]:
+    """Take up to `limit` due rows for `sender` until now + `lease`, in one statement.
+
+    The rows are picked FOR UPDATE SKIP LOCKED (PostgreSQL), so concurrent senders take
+    disjoint rows; on SQLite the write transaction already excludes other senders, and the
+    UPDATE repeats the due condition. Rows of a sender that died are due again once their
+    lease has run out.
     """
     due = or_(
-        and_(_OUTBOX.status == OutboxStatus.QUEUED.value, _OUTBOX.next_attempt_at <= now),
-        and_(_OUTBOX.status == OutboxStatus.SENDING.value, _OUTBOX.lease_expires_at <= now),
+        and_(_OUTBOX.status == QUEUED, _OUTBOX.next_attempt_at <= now),
+        and_(_OUTBOX.status == SENDING, _OUTBOX.lease_expires_at <= now),
     )
-    postgres = is_postgres(session)
-    picked = select(_OUTBOX.id).where(due).order_by(_OUTBOX.next_attempt_at, _OUTBOX.id).limit(limit)
-    if postgres:
-        picked = picked.with_for_update(skip_locked=True)
     # The pick is a CTE evaluated once. Written as `id IN (subquery)`, PostgreSQL may run the
-    # subquery again for each row it updates, and each run locks another `limit` rows: a
-    # sender then claimed every due row, more than it could send within its lease.
-    picked = picked.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
-    fresh_id = "md5(random()::text || clock_timestamp()::text)" if postgres else "lower(hex(randomblob(16)))"
+    # subquery again for each row it updates, and each run locks another `limit` rows.
+    picked = (
+        select(_OUTBOX.id)
+        .where(due)
+        .order_by(_OUTBOX.next_attempt_at, _OUTBOX.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("picked")
+        .prefix_with("MATERIALIZED", dialect="postgresql")
+    )
     statement = (
-        update(OutboxMessage.__table__)
+        update(OutboxMessage)
         .where(_OUTBOX.id.in_(select(picked.c.id)), due)
-        .values(status=OutboxStatus.SENDING.value, lease_expires_at=now + LEASE,
-                message_id=func.coalesce(_OUTBOX.message_id, literal("<") + text(fresh_id) + literal("@eventsvc>")))
-        .returning(_OUTBOX.id, _OUTBOX.kind, _OUTBOX.event_id, _OUTBOX.registration_id, _OUTBOX.recipient,
-                   _OUTBOX.params, _OUTBOX.attempts, _OUTBOX.created_at, _OUTBOX.message_id, _OUTBOX.next_attempt_at)
+        .values(status=SENDING, lease_expires_at=now + lease, claimed_by=sender)
+        .returning(
+            _OUTBOX.id,
+            _OUTBOX.kind,
+            _OUTBOX.event_id,
+            _OUTBOX.registration_id,
+            _OUTBOX.recipient,
+            _OUTBOX.params,
+            _OUTBOX.attempts,
+            _OUTBOX.created_at,
+            _OUTBOX.message_key,
+            _OUTBOX.next_attempt_at,
+        )
     )
     rows = sorted(session.connection().execute(statement).all(), key=lambda row: (row.next_attempt_at, row.id))
-    session.commit()
-    return [Claimed(row.id, row.kind, row.event_id, row.registration_id, row.recipient, row.params, row.attempts,
-                    row.created_at, row.message_id) for row in rows]
+    return [
+        Claimed(
+            row.id,
+            row.kind,
+            row.event_id,
+            row.registration_id,
+            row.recipient,
+            row.params,
+            row.attempts,
+            row.created_at,
+            row.message_key,
+        )
+        for row in rows
+    ]
+
+
+_RENEW = (
+    update(OutboxMessage)
+    .where(_OUTBOX.id.in_(bindparam("ids", expanding=True)), _HELD_BY)
+    .values(lease_expires_at=bindparam("until"))
+    .returning(_OUTBOX.id)
+)
+
+
+def renew(session: Session, messages: list[Claimed], sender: str, until: datetime) -> list[Claimed]:
+    """Extend the lease on the rows `sender` still holds; the ones it still holds."""
+    if not messages:
+        return []
+    held = set(
+        session.connection()
+        .execute(_RENEW, {"ids": [message.id for message in messages], "sender": sender, "until": until})
+        .scalars()
+    )
+    lost = [message.id for message in messages if message.id not in held]
+    if lost:
+        log.warning("sender %s lost its claim on outbox rows %s; another sender has them", sender, lost)
+    return [message for message in messages if message.id in held]
 
 
 # An email's result is one UPDATE of its row, built once: it runs for every email sent.
 _RECORD = (
-    update(OutboxMessage.__table__)
-    .where(_OUTBOX.id == bindparam("row_id"))
-    .values(status=bindparam("new_status"), attempts=_OUTBOX.attempts + 1, lease_expires_at=None,
-            sent_at=bindparam("sent_at"), last_error=bindparam("error"))
+    update(OutboxMessage)
+    .where(_OUTBOX.id == bindparam("row_id"), _HELD_BY)
+    .values(
+        status=bindparam("new_status"),
+        attempts=_OUTBOX.attempts + 1,
+        lease_expires_at=None,
+        claimed_by=None,
+        sent_at=bindparam("sent_at"),
+        last_error=bindparam("error"),
+    )
+    .execution_options(preserve_rowcount=True)
 )
 _RECORD_RETRY = _RECORD.values(next_attempt_at=bindparam("retry_at"))
 
 
-def mark_sent(session: Session, message: Claimed, now: datetime) -> None:
-    session.connection().execute(_RECORD, {
-        "row_id": message.id, "new_status": OutboxStatus.SENT.value, "sent_at": now, "error": None})
+def _record(session: Session, statement, values: dict, message: Claimed, sender: str) -> bool:
+    held = session.connection().execute(statement, values | {"row_id": message.id, "sender": sender}).rowcount == 1
+    if not held:
+        log.warning("outbox row %s: result not recorded, sender %s no longer holds it", message.id, sender)
+    return held
 
 
-def mark_failed(session: Session, message: Claimed, error: str) -> None:
-    session.connection().execute(_RECORD, {
-        "row_id": message.id, "new_status": OutboxStatus.FAILED.value, "sent_at": None, "error": error})
-
-
-def mark_skipped(session: Session, message: Claimed, reason: str) -> None:
-    """Not an attempt: the email lost its reason before it went out."""
-    session.connection().execute(
-        update(OutboxMessage.__table__).where(_OUTBOX.id == message.id)
-        .values(status=OutboxStatus.SKIPPED.value, lease_expires_at=None, last_error=reason)
+def mark_sent(session: Session, message: Claimed, sender: str, now: datetime) -> bool:
+    return _record(
+        session, _RECORD, {"new_status": OutboxStatus.SENT.value, "sent_at": now, "error": None}, message, sender
     )
 
 
-def schedule_retry(session: Session, message: Claimed, now: datetime, error: str, max_delay: float) -> None:
+def mark_failed(session: Session, message: Claimed, sender: str, error: str) -> bool:
+    return _record(
+        session, _RECORD, {"new_status": OutboxStatus.FAILED.value, "sent_at": None, "error": error}, message, sender
+    )
+
+
+def mark_skipped(session: Session, message: Claimed, sender: str, reason: str) -> bool:
+    """Not an attempt: the email lost its reason before it went out."""
+    return (
+        session.connection()
+        .execute(
+            update(OutboxMessage)
+            .where(_OUTBOX.id == message.id, _HELD_BY)
+            .values(status=OutboxStatus.SKIPPED.value, lease_expires_at=None, claimed_by=None, last_error=reason),
+            {"sender": sender},
+        )
+        .rowcount
+        == 1
+    )
+
+
+def schedule_retry(
+    session: Session, message: Claimed, sender: str, now: datetime, error: str, max_delay: float
+) -> bool:
     """Exponential back-off with jitter, capped at max_delay; after GIVE_UP_AFTER the row fails."""
     if now - message.created_at >= GIVE_UP_AFTER:
-        mark_failed(session, message, error)
-        return
+        return mark_failed(session, message, sender, error)
     ceiling = min(max_delay, 2.0 ** min(message.attempts + 1, 30))
-    session.connection().execute(_RECORD_RETRY, {
-        "row_id": message.id, "new_status": OutboxStatus.QUEUED.value, "sent_at": None, "error": error,
-        "retry_at": now + timedelta(seconds=random.uniform(ceiling / 2, ceiling))})
+    return _record(
+        session,
+        _RECORD_RETRY,
+        {
+            "new_status": QUEUED,
+            "sent_at": None,
+            "error": error,
+            "retry_at": now + timedelta(seconds=random.uniform(ceiling / 2, ceiling)),
+        },
+        message,
+        sender,
+    )
 
 
-def release(session: Session, messages: Iterable[Claimed], now: datetime, error: str, max_delay: float) -> None:
+def release(
+    session: Session, messages: Iterable[Claimed], sender: str, now: datetime, error: str, max_delay: float
+) -> None:
     for message in messages:
-        schedule_retry(session, message, now, error, max_delay)
+        schedule_retry(session, message, sender, now, error, max_delay)
+
+
+def let_go(session: Session, sender: str, now: datetime) -> int:
+    """Hand back, unsent and due now, every row `sender` holds: a sender that is stopping
+    leaves its claims to the next one at once instead of after the lease."""
+    return (
+        session.connection()
+        .execute(
+            update(OutboxMessage)
+            .where(_HELD_BY)
+            .values(status=QUEUED, lease_expires_at=None, claimed_by=None, next_attempt_at=now)
+            .execution_options(preserve_rowcount=True),
+            {"sender": sender},
+        )
+        .rowcount
+    )
 
 
 def requeue(session: Session, message_id: int, now: datetime) -> Optional[OutboxMessage]:
@@ -214,7 +393,7 @@ def requeue(session: Session, message_id: int, now: datetime) -> Optional[Outbox
     if message is None:
         return None
     if message.status in (OutboxStatus.FAILED.value, OutboxStatus.SKIPPED.value):
-        message.status = OutboxStatus.QUEUED.value
+        message.status = QUEUED
         message.next_attempt_at = now
         message.attempts = 0
     return message

@@ -1,9 +1,9 @@
 """Registering, cancelling, promoting from the waitlist, checking in.
 
 Every function that takes or frees a seat first locks the event (see locking.py), counts
-under that lock, and writes the emails the change causes to the outbox in the same
-transaction. Waitlist positions are not stored: a person's position is their rank among the
-waitlisted by registration order, so positions are 1..n with no gaps by construction.
+under that lock, and writes the emails the change causes to the outbox and the change to
+the registration's history in the same transaction. Waitlist positions are not stored
+(see rules.py).
 """
 
 from __future__ import annotations
@@ -16,19 +16,29 @@ from typing import Optional
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from eventsvc.db import is_postgres
-from eventsvc.domain import outbox
-from eventsvc.domain.errors import AlreadyRegistered, EventFull, InvalidState, NotFound, RegistrationClosed
+from eventsvc.domain import history, outbox
+from eventsvc.domain.errors import EventFull, InvalidState, NotFound, RateLimited, RegistrationClosed
+from eventsvc.domain.history import BY_PARTICIPANT, BY_SYSTEM, Actor
 from eventsvc.domain.locking import lock_event, lock_event_rules
-from eventsvc.domain.models import Event, EventStatus, OutboxMessage, Registration, RegistrationStatus
-
-CONFIRMED = RegistrationStatus.CONFIRMED.value
-WAITLISTED = RegistrationStatus.WAITLISTED.value
-CANCELLED = RegistrationStatus.CANCELLED.value
+from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.rules import (
+    SEATS_TAKEN,
+    WAITING,
+    is_public,
+    is_registration_open,
+    looks_like_token,
+    waitlist_positions,
+)
+from eventsvc.domain.statuses import CANCELLED, CONFIRMED, LIVE, SEAT_HOLDING, WAITLISTED, CancelReason, EventStatus
 
 # The already-registered email may be triggered by anyone who knows an address: at most
 # one per address, event and this interval, so the endpoint cannot flood an inbox.
 ALREADY_REGISTERED_INTERVAL = timedelta(hours=1)
+# However many clients ask, one address is registered for one event at most this often
+# within REGISTRATIONS_PER_ADDRESS_WINDOW: registering and cancelling in a loop would
+# otherwise send an email each time.
+REGISTRATIONS_PER_ADDRESS = 3
+REGISTRATIONS_PER_ADDRESS_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -42,34 +52,53 @@ class Applicant:
 
 @dataclass(frozen=True)
 class Registered:
-    """What a new registration's creator is told: plain values, read nowhere else."""
+    """What a registration's creator is told: plain values, read nowhere else.
+
+    `already_registered` means nothing new was made: the address holds the live
+    registration `id`, and (at most hourly) a notice with its link was queued to it. The
+    caller commits that notice and then refuses the request.
+    """
 
     id: int
     token: str
     status: str
     waitlist_position: Optional[int]
+    already_registered: bool = False
 
 
-def register(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Registered:
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def register(
+    session: Session, event_id: int, applicant: Applicant, now: datetime, by: Actor = BY_PARTICIPANT
+) -> Registered:
     """Take a seat, or a waitlist place, for `applicant`.
 
     This is the path a booked-out event's rush runs through, and everything between locking
     the event and committing waits for it, so it is written as plain prebuilt statements:
     lock the event row, read the counts and the address's registrations in one query, insert
-    the registration and its email (one statement on PostgreSQL). (Statements after the lock see every committed seat: a
-    READ COMMITTED statement's snapshot is taken when it starts, after the lock was granted.)
+    the registration, its email and its first history entry. (Statements after the lock see
+    every committed seat: a READ COMMITTED statement's snapshot is taken when it starts,
+    after the lock was granted.)
     """
     rules = lock_event_rules(session, event_id)
-    if rules.status == EventStatus.DRAFT.value:
+    if not is_public(rules.status):
         raise NotFound("No such event.")
     if not is_registration_open(rules, now):
         raise RegistrationClosed("Registration for this event is closed.")
-    email_normalized = applicant.email.strip().lower()
-    standing = _standing(session, event_id, email_normalized)
+    email = applicant.email.strip()
+    standing = _standing(session, event_id, normalize_email(email), now)
     if standing.live_id is not None:
-        existing = session.get(Registration, standing.live_id)
+        existing = get_by_id(session, standing.live_id)
         _send_already_registered_notice(session, existing, now)
-        raise AlreadyRegistered("This email address is already registered for the event.")
+        return Registered(existing.id, existing.token, existing.status, None, already_registered=True)
+    if standing.recent >= REGISTRATIONS_PER_ADDRESS:
+        retry_after = standing.recent_oldest + REGISTRATIONS_PER_ADDRESS_WINDOW - now
+        raise RateLimited(
+            "This address was registered for the event too often; try again later.",
+            retry_after=max(1, int(retry_after.total_seconds()) + 1),
+        )
     has_seat = standing.taken < rules.capacity
     if not has_seat and not rules.waitlist_enabled:
         raise EventFull("The event is fully booked.")
@@ -77,97 +106,81 @@ def register(session: Session, event_id: int, applicant: Applicant, now: datetim
     token = secrets.token_urlsafe(32)
     # Everyone waitlisted so far registered earlier, so the newcomer is last in line.
     position = None if has_seat else standing.waiting + 1
+    registration_id = (
+        session.connection()
+        .execute(
+            _INSERT_REGISTRATION,
+            {
+                "event_id": event_id,
+                "token": token,
+                "name": applicant.name,
+                "email": email,
+                "email_normalized": normalize_email(email),
+                "organization": applicant.organization,
+                "role": applicant.role,
+                "language": applicant.language,
+                # One personal feed per address: an earlier registration's token is reused.
+                "feed_token": standing.feed_token or secrets.token_urlsafe(24),
+                "status": status,
+                "created_at": now,
+                "confirmed_at": now if has_seat else None,
+                "attended": False,
+            },
+        )
+        .scalar_one()
+    )
     kind, params = (outbox.CONFIRMATION, None) if has_seat else (outbox.WAITLISTED, {"position": position})
-    registration_id = _insert_with_email(session, {
-        "event_id": event_id,
-        "token": token,
-        "name": applicant.name,
-        "email": applicant.email.strip(),
-        "email_normalized": email_normalized,
-        "organization": applicant.organization,
-        "role": applicant.role,
-        "language": applicant.language,
-        # One personal feed per address: an earlier registration's token is reused.
-        "feed_token": standing.feed_token or secrets.token_urlsafe(24),
-        "status": status,
-        "created_at": now,
-        "confirmed_at": now if has_seat else None,
-        "cancelled_at": None,
-        "attended": False,
-        "checked_in_at": None,
-    }, outbox.new_row(kind, event_id, None, applicant.email.strip(), rules.sequence, now, params))
+    outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, rules.sequence, now, params))
+    history.record(session, registration_id, status, "registered", by, now)
     return Registered(registration_id, token, status, position)
 
 
-def _insert_with_email(session: Session, registration: dict, email: dict) -> int:
-    """Insert the registration and its email; the new registration's id. On PostgreSQL this is
-    one statement (the registration inserted in a WITH): each round trip here is spent
-    holding the event's lock."""
-    connection = session.connection()
-    if not is_postgres(session):
-        registration_id = connection.execute(_INSERT_REGISTRATION, registration).scalar_one()
-        outbox.insert_row(session, email | {"registration_id": registration_id})
-        return registration_id
-    registration_id = connection.execute(
-        _INSERT_WITH_EMAIL, registration | {f"email_{name}": value for name, value in email.items()}
-    ).scalar_one()
-    outbox.mark_written(session)
-    return registration_id
-
-
-def _standing(session: Session, event_id: int, email_normalized: str):
-    """Seats taken, people waiting, the address's live registration for this event and its
-    personal feed token, in one round trip."""
-    return session.connection().execute(_STANDING, {"event_id": event_id, "email": email_normalized}).one()
+def _standing(session: Session, event_id: int, email_normalized: str, now: datetime):
+    """Seats taken, people waiting, the address's live registration for this event, how
+    often it registered lately, and its personal feed token, in one round trip."""
+    return (
+        session.connection()
+        .execute(
+            _STANDING,
+            {"event_id": event_id, "email": email_normalized, "since": now - REGISTRATIONS_PER_ADDRESS_WINDOW},
+        )
+        .one()
+    )
 
 
 _REGISTRATIONS = Registration.__table__.c
-_COUNTED = select(func.count()).select_from(Registration.__table__).where(_REGISTRATIONS.event_id == bindparam("event_id"))
+_OF_EVENT = Registration.event_id == bindparam("event_id")
+_OF_ADDRESS = (Registration.event_id == bindparam("event_id")) & (Registration.email_normalized == bindparam("email"))
+_RECENT = _OF_ADDRESS & (Registration.created_at > bindparam("since", type_=Registration.created_at.type))
 _STANDING = select(
-    _COUNTED.where(_REGISTRATIONS.status == CONFIRMED).scalar_subquery().label("taken"),
-    _COUNTED.where(_REGISTRATIONS.status == WAITLISTED).scalar_subquery().label("waiting"),
-    select(_REGISTRATIONS.id)
-    .where(_REGISTRATIONS.event_id == bindparam("event_id"), _REGISTRATIONS.email_normalized == bindparam("email"),
-           _REGISTRATIONS.status.in_((CONFIRMED, WAITLISTED)))
-    .limit(1).scalar_subquery().label("live_id"),
-    select(_REGISTRATIONS.feed_token)
-    .where(_REGISTRATIONS.email_normalized == bindparam("email"))
-    .order_by(_REGISTRATIONS.id).limit(1).scalar_subquery().label("feed_token"),
+    select(SEATS_TAKEN).where(_OF_EVENT).scalar_subquery().label("taken"),
+    select(WAITING).where(_OF_EVENT).scalar_subquery().label("waiting"),
+    select(Registration.id)
+    .where(_OF_ADDRESS, Registration.status.in_(LIVE))
+    .limit(1)
+    .scalar_subquery()
+    .label("live_id"),
+    select(func.count()).select_from(Registration).where(_RECENT).scalar_subquery().label("recent"),
+    select(func.min(Registration.created_at)).where(_RECENT).scalar_subquery().label("recent_oldest"),
+    select(Registration.feed_token)
+    .where(Registration.email_normalized == bindparam("email"))
+    .order_by(Registration.id)
+    .limit(1)
+    .scalar_subquery()
+    .label("feed_token"),
 )
-_INSERT_REGISTRATION = insert(Registration.__table__).returning(_REGISTRATIONS.id)
+_INSERT_REGISTRATION = insert(Registration).returning(_REGISTRATIONS.id)
 
 
-def _insert_with_email_statement():
-    new = (
-        insert(Registration.__table__)
-        .values({column.name: bindparam(column.name, type_=column.type)
-                 for column in Registration.__table__.c if column.name != "id"})
-        .returning(_REGISTRATIONS.id)
-        .cte("new_registration")
-    )
-    outbox_columns = [column for column in OutboxMessage.__table__.c if column.name != "id"]
-    email = select(*(new.c.id if column.name == "registration_id"
-                     else bindparam(f"email_{column.name}", type_=column.type) for column in outbox_columns))
-    return (
-        insert(OutboxMessage.__table__)
-        .from_select([column.name for column in outbox_columns], email)
-        .add_cte(new)
-        .returning(OutboxMessage.__table__.c.registration_id)
-    )
-
-
-_INSERT_WITH_EMAIL = _insert_with_email_statement()
-
-
-def cancel(session: Session, registration: Registration, now: datetime) -> Registration:
-    """Cancel as the participant would; cancelling twice is harmless."""
+def cancel(session: Session, registration: Registration, now: datetime, by: Actor = BY_PARTICIPANT) -> Registration:
+    """Cancel as the participant would (or an organizer for them); cancelling twice is harmless."""
     event = lock_event(session, registration.event_id)
     session.refresh(registration)
     if registration.status == CANCELLED:
         return registration
-    had_seat = registration.status == CONFIRMED
-    registration.status = CANCELLED
-    registration.cancelled_at = now
+    had_seat = registration.status in SEAT_HOLDING
+    reason = CancelReason.ORGANIZER.value if by.kind == history.ORGANIZER else CancelReason.PARTICIPANT.value
+    _set_cancelled(session, registration, reason, by, now)
     if had_seat:
         # The CANCEL removes the event from this person's calendar; its SEQUENCE must be
         # higher than the invite they hold, and a later invite higher again.
@@ -177,6 +190,14 @@ def cancel(session: Session, registration: Registration, now: datetime) -> Regis
         promote_waitlisted(session, event, now)
     session.flush()
     return registration
+
+
+def _set_cancelled(session: Session, registration: Registration, reason: str, by: Actor, now: datetime) -> None:
+    registration.status = CANCELLED
+    registration.cancelled_at = now
+    registration.cancel_reason = reason
+    registration.offer_expires_at = None
+    history.record(session, registration.id, CANCELLED, reason, by, now)
 
 
 def promote_waitlisted(session: Session, event: Event, now: datetime) -> list[Registration]:
@@ -198,14 +219,19 @@ def promote_waitlisted(session: Session, event: Event, now: datetime) -> list[Re
         registration.status = CONFIRMED
         registration.confirmed_at = now
         outbox.enqueue(session, outbox.PROMOTED, registration, now)
+    history.record_many(session, [history.entry(r.id, CONFIRMED, "promoted", BY_SYSTEM, now) for r in promoted])
     session.flush()
     return promoted
 
 
-def check_in(session: Session, registration_id: int, attended: bool, now: datetime) -> Registration:
+def check_in(session: Session, registration_id: int, attended: bool, now: datetime, by: Actor) -> Registration:
     registration = get_by_id(session, registration_id)
     if attended and registration.status == CANCELLED:
         raise InvalidState("A cancelled registration cannot be checked in.")
+    if registration.attended != attended:
+        history.record(
+            session, registration.id, registration.status, "checked_in" if attended else "check_in_undone", by, now
+        )
     registration.attended = attended
     registration.checked_in_at = now if attended else None
     session.flush()
@@ -213,38 +239,23 @@ def check_in(session: Session, registration_id: int, attended: bool, now: dateti
 
 
 def seats_taken(session: Session, event_id: int) -> int:
-    return session.scalar(
-        select(func.count()).where(Registration.event_id == event_id, Registration.status == CONFIRMED)
-    )
+    return int(session.scalar(select(SEATS_TAKEN).where(Registration.event_id == event_id)) or 0)
 
 
-def waitlist_position(session: Session, registration: Registration) -> Optional[int]:
-    if registration.status != WAITLISTED:
-        return None
-    return session.scalar(
-        select(func.count()).where(
-            Registration.event_id == registration.event_id,
-            Registration.status == WAITLISTED,
-            Registration.id <= registration.id,
-        )
-    )
-
-
-def list_for_event(session: Session, event_id: int, status: Optional[str] = None) -> list[tuple[Registration, Optional[int]]]:
+def list_for_event(
+    session: Session, event_id: int, status: Optional[str] = None
+) -> list[tuple[Registration, Optional[int]]]:
     """The event's registrations in registration order, each with its waitlist position."""
-    rows = session.scalars(select(Registration).where(Registration.event_id == event_id).order_by(Registration.id))
-    listed, position = [], 0
-    for registration in rows:
-        if registration.status == WAITLISTED:
-            position += 1
-        if status is None or registration.status == status:
-            listed.append((registration, position if registration.status == WAITLISTED else None))
-    return listed
+    query = select(Registration).where(Registration.event_id == event_id).order_by(Registration.id)
+    if status is not None:
+        query = query.where(Registration.status == status)
+    positions = waitlist_positions(session, event_id)
+    return [(registration, positions.get(registration.id)) for registration in session.scalars(query)]
 
 
 def get_by_token(session: Session, token: str) -> Registration:
-    registration = session.scalar(select(Registration).where(Registration.token == token))
-    if registration is None:
+    registration = looks_like_token(token) and session.scalar(select(Registration).where(Registration.token == token))
+    if not registration:
         raise NotFound("No such registration.")
     return registration
 
@@ -256,31 +267,30 @@ def get_by_id(session: Session, registration_id: int) -> Registration:
     return registration
 
 
-def is_registration_open(event: Event, now: datetime) -> bool:
-    if event.status != EventStatus.PUBLISHED.value:
-        return False
-    closes = event.registration_closes_at or event.starts_at
-    return (event.registration_opens_at is None or event.registration_opens_at <= now) and now < closes
-
-
 def events_held_by_feed(session: Session, feed_token: str) -> list[Event]:
     """The events the feed's address holds a seat for (any registration's token will do)."""
-    email = session.scalar(select(Registration.email_normalized).where(Registration.feed_token == feed_token).limit(1))
-    if email is None:
+    email = looks_like_token(feed_token) and session.scalar(
+        select(Registration.email_normalized).where(Registration.feed_token == feed_token).limit(1)
+    )
+    if not email:
         raise NotFound("No such feed.")
     return list(
         session.scalars(
             select(Event)
             .join(Registration, Registration.event_id == Event.id)
-            .where(Registration.email_normalized == email, Registration.status == CONFIRMED,
-                   Event.status != EventStatus.DRAFT.value)
+            .where(
+                Registration.email_normalized == email,
+                Registration.status == CONFIRMED,
+                Event.status != EventStatus.DRAFT.value,
+            )
             .order_by(Event.starts_at, Event.id)
         )
     )
 
 
 def _send_already_registered_notice(session: Session, registration: Registration, now: datetime) -> None:
-    last = outbox.last_email_of_kind_to(session, registration.event_id, registration.email_normalized,
-                                        outbox.ALREADY_REGISTERED)
+    last = outbox.last_email_of_kind_to(
+        session, registration.event_id, registration.email_normalized, outbox.ALREADY_REGISTERED
+    )
     if last is None or now - last >= ALREADY_REGISTERED_INTERVAL:
         outbox.enqueue(session, outbox.ALREADY_REGISTERED, registration, now)

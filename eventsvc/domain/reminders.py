@@ -5,7 +5,7 @@ registration and the offset), only for people who held their seat before it fell
 reminder whose time had passed when the seat was taken is not sent), and it follows the
 event when the event moves, because the due time is computed from starts_at at each tick.
 The insert is one INSERT … SELECT per event and offset, so a tick over thousands of
-participants stays cheap, and ON CONFLICT DO NOTHING makes concurrent schedulers harmless.
+participants stays cheap, and skipping rows already queued makes concurrent schedulers harmless.
 A tick queues at most about ROWS_PER_TICK reminders; what is left waits for the next tick.
 Once an offset's due time is SETTLE past, nobody can still qualify for it (a seat taken
 later comes after the due time), so it is marked done on the event and not scanned again;
@@ -16,14 +16,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, String, bindparam, cast, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eventsvc.db import is_postgres
 from eventsvc.domain import outbox
-from eventsvc.domain.models import Event, EventStatus, OutboxMessage, OutboxStatus, Registration, RegistrationStatus
-
+from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.statuses import CONFIRMED, EventStatus
 
 SETTLE = timedelta(minutes=5)
 # A tick starts no new (event, offset) once it has queued this many reminders; the rest
@@ -38,8 +36,11 @@ def queue_due_reminders(session: Session, now: datetime, budget: int = ROWS_PER_
         select(Event).where(Event.status == EventStatus.PUBLISHED.value, Event.starts_at > now)
     ).all()
     owed = sorted(
-        ((event.starts_at - timedelta(seconds=offset), event, offset)
-         for event in events for offset in event.reminder_offsets),
+        (
+            (event.starts_at - timedelta(seconds=offset), event, offset)
+            for event in events
+            for offset in event.reminder_offsets
+        ),
         key=lambda item: (item[0], item[1].id, item[2]),
     )
     queued = 0
@@ -56,39 +57,11 @@ def queue_due_reminders(session: Session, now: datetime, budget: int = ROWS_PER_
 
 
 def _queue(session: Session, event: Event, offset: int, due: datetime, now: datetime) -> int:
-    statement = _INSERT_POSTGRES if is_postgres(session) else _INSERT_SQLITE
-    return session.connection().execute(statement, {
-        "event_id": event.id, "offset_suffix": f":{offset}", "params": {"offset": offset},
-        "due": due, "now": now,
-    }).rowcount
-
-
-def _insert_reminders(dialect_insert):
-    """INSERT … SELECT of one (event, offset)'s reminders, skipping those already queued;
-    built once per dialect, executed with parameters."""
-    registrations = Registration.__table__.c
-    rows = select(
-        literal(outbox.REMINDER),
-        registrations.event_id,
-        registrations.id,
-        registrations.email,
-        literal("reminder:") + cast(registrations.id, String) + bindparam("offset_suffix", type_=String),
-        bindparam("params", type_=JSON),
-        literal(OutboxStatus.QUEUED.value),
-        literal(0),
-        bindparam("now", type_=OutboxMessage.next_attempt_at.type),
-        bindparam("now", type_=OutboxMessage.created_at.type),
-    ).where(
-        registrations.event_id == bindparam("event_id"),
-        registrations.status == RegistrationStatus.CONFIRMED.value,
-        registrations.confirmed_at <= bindparam("due", type_=Registration.confirmed_at.type),
+    return outbox.enqueue_for_registrations(
+        session,
+        outbox.REMINDER,
+        (Registration.event_id == event.id) & (Registration.status == CONFIRMED) & (Registration.confirmed_at <= due),
+        now,
+        {"offset": offset},
+        dedupe=("reminder:", f":{offset}"),
     )
-    return dialect_insert(OutboxMessage.__table__).from_select(
-        ["kind", "event_id", "registration_id", "recipient", "dedupe_key", "params", "status", "attempts",
-         "next_attempt_at", "created_at"],
-        rows,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).execution_options(preserve_rowcount=True)
-
-
-_INSERT_POSTGRES = _insert_reminders(postgresql.insert)
-_INSERT_SQLITE = _insert_reminders(sqlite.insert)

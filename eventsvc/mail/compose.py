@@ -26,9 +26,9 @@ from datetime import datetime
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
-from email.utils import format_datetime, formataddr, parseaddr
-from pathlib import Path
+from email.utils import format_datetime, parseaddr
 from functools import lru_cache
+from pathlib import Path
 from typing import Optional
 from zoneinfo import ZoneInfo
 
@@ -37,9 +37,12 @@ from sqlalchemy.orm import Session
 
 from eventsvc.domain import invites, outbox
 from eventsvc.domain.documents import delivered_documents
-from eventsvc.domain.models import Event, EventStatus, Registration, RegistrationStatus
+from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.outbox import Claimed
+from eventsvc.domain.statuses import CONFIRMED, EventStatus
 from eventsvc.formatting import event_when
+from eventsvc.links import Links
+from eventsvc.mail.addresses import address_header
 
 INVITE_METHOD = {
     outbox.CONFIRMATION: invites.REQUEST,
@@ -61,13 +64,20 @@ class Skip(Exception):
 
 @dataclass(frozen=True)
 class MailSettings:
-    base_url: str
+    links: Links
     sender: str
     templates_override: Optional[str] = None
 
     @classmethod
-    def from_config(cls, config) -> "MailSettings":
-        return cls(config["BASE_URL"], config["MAIL_DEFAULT_SENDER"], config.get("EMAIL_TEMPLATES"))
+    def from_config(cls, config) -> MailSettings:
+        return cls(Links(config["BASE_URL"]), config["MAIL_DEFAULT_SENDER"], config.get("EMAIL_TEMPLATES"))
+
+
+def message_id(key: str, sender: str) -> str:
+    """The Message-ID of the outbox row with `key`: fixed when the row was written, in the
+    sender address's domain."""
+    domain = _parsed(sender)[1].rpartition("@")[2] or "eventsvc.invalid"
+    return f"<{key}@{domain}>"
 
 
 def template_environment(default_dir: Path, override: Optional[str]) -> Environment:
@@ -84,8 +94,7 @@ def template_environment(default_dir: Path, override: Optional[str]) -> Environm
     return env
 
 
-def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment,
-            now: datetime) -> Message:
+def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime) -> Message:
     registration = session.get(Registration, message.registration_id)
     if registration is None:
         raise Skip("the registration no longer exists")
@@ -93,19 +102,25 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
     _check_still_due(message, registration, event, now)
     language = registration.language if registration.language in ("de", "en") else "de"
     context = _context(session, message, registration, event, settings, language, now)
-    render = lambda part: env.get_template(f"{language}/{message.kind}.{part}").render(context)  # noqa: E731
+    render = lambda part: env.get_template(f"{language}/{message.kind}.{part}").render(context)
     subject = _one_line(render("subject.txt"))
     body = _multipart("alternative")
     body.attach(_text_part(render("txt"), "plain"))
     body.attach(_text_part(render("html"), "html"))
     method = _invite_method(message, registration)
     if method:
-        ics = invites.invite(event, registration, method, _sequence(message, registration, event), invites.InviteContext(
-            organizer_email=event.organizer_email or _parsed(settings.sender)[1],
-            event_url=f"{settings.base_url}/events/{event.id}",
-            manage_url=context["manage_url"],
-            stamp=message.created_at,
-        ))
+        ics = invites.invite(
+            event,
+            registration,
+            method,
+            _sequence(message, registration, event),
+            invites.InviteContext(
+                organizer_email=event.organizer_email or _parsed(settings.sender)[1],
+                event_url=settings.links.event(event.id),
+                manage_url=context["manage_url"],
+                stamp=message.created_at,
+            ),
+        )
         body.attach(_base64_part(f'text/calendar; charset="utf-8"; method={method}', ics))  # CRLF kept inside
         attachment = _base64_part('application/ics; name="invite.ics"', ics)
         attachment["Content-Disposition"] = 'attachment; filename="invite.ics"'
@@ -114,13 +129,13 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
         email.attach(attachment)
     else:
         email = body
-    email["Subject"] = Header(subject, "utf-8")
+    email["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
     email["From"] = _sender(settings.sender, event)
-    email["To"] = formataddr((_one_line(registration.name), registration.email), "utf-8")
+    email["To"] = address_header(_one_line(registration.name), registration.email, "To")  # type: ignore[assignment]
     if event.organizer_email:
-        email["Reply-To"] = formataddr((_one_line(event.organizer_name or ""), event.organizer_email), "utf-8")
+        email["Reply-To"] = address_header(_one_line(event.organizer_name or ""), event.organizer_email, "Reply-To")  # type: ignore[assignment]
     email["Date"] = format_datetime(now)
-    email["Message-ID"] = message.message_id
+    email["Message-ID"] = message_id(message.message_key, settings.sender)
     email["Auto-Submitted"] = "auto-generated"
     email["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies from Outlook
     email["X-Eventsvc-Kind"] = message.kind
@@ -151,7 +166,7 @@ def _multipart(subtype: str) -> MIMEMultipart:
 
 def _check_still_due(message: Claimed, registration: Registration, event: Event, now: datetime) -> None:
     status = registration.status
-    if message.kind in NEEDS_SEAT and status != RegistrationStatus.CONFIRMED.value:
+    if message.kind in NEEDS_SEAT and status != CONFIRMED:
         raise Skip(f"{message.kind} to someone who is {status}")
     if message.kind in (outbox.REMINDER, outbox.EVENT_UPDATED) and event.status != EventStatus.PUBLISHED.value:
         raise Skip(f"{message.kind} for an event that is {event.status}")
@@ -170,7 +185,7 @@ def _sequence(message: Claimed, registration: Registration, event: Event) -> int
     current SEQUENCE. Anything else keeps the number it was queued with: a CANCEL's is above
     every invite the person held, and a late REQUEST (say, retried after the person
     cancelled) stays below the CANCEL that followed it, so calendars ignore it."""
-    holds_seat = registration.status == RegistrationStatus.CONFIRMED.value and event.status == EventStatus.PUBLISHED.value
+    holds_seat = registration.status == CONFIRMED and event.status == EventStatus.PUBLISHED.value
     if INVITE_METHOD.get(message.kind) == invites.REQUEST and holds_seat:
         return event.sequence
     return int(message.params.get("sequence", event.sequence))
@@ -183,7 +198,7 @@ def _days_ahead(event: Event, now: datetime) -> int:
 
 
 def _context(session, message, registration, event, settings, language, now) -> dict:
-    base = settings.base_url
+    links = settings.links
     return {
         "kind": message.kind,
         "params": message.params,
@@ -191,26 +206,27 @@ def _context(session, message, registration, event, settings, language, now) -> 
         "event": event,
         "when": event_when(event.starts_at, event.ends_at, event.timezone, language),
         "timezone": event.timezone,
-        "manage_url": f"{base}/r/{registration.token}",
-        "invite_url": f"{base}/api/v1/registrations/{registration.token}/invite.ics",
-        "event_url": f"{base}/events/{event.id}",
-        "feed_url": f"{base}/feeds/{registration.feed_token}.ics",
+        "manage_url": links.manage(registration.token),
+        "invite_url": links.invite(registration.token),
+        "event_url": links.event(event.id),
+        "feed_url": links.personal_feed(registration.feed_token),
         "position": message.params.get("position"),
         # How far ahead the event is when the email goes out, not the offset it was queued
         # for: a reminder that went out late (no scheduler for a while) still says it right.
         "days_ahead": _days_ahead(event, now),
         "hours_ahead": max(1, round((event.starts_at - now).total_seconds() / 3600)),
-        "documents": delivered_documents(session, registration.id, message.params.get("document_ids", []), base)
-        if message.kind == outbox.DOCUMENTATION else [],
+        "documents": delivered_documents(session, registration.id, message.params.get("document_ids", []), links)
+        if message.kind == outbox.DOCUMENTATION
+        else [],
         "had_seat": bool(message.params.get("had_seat")),
         "organizer_name": event.organizer_name,
         "organizer_email": event.organizer_email,
     }
 
 
-def _sender(configured: str, event: Event) -> str:
+def _sender(configured: str, event: Event):
     name, address = _parsed(configured)
-    return formataddr((_one_line(event.organizer_name or name), address), "utf-8") if address else configured
+    return address_header(_one_line(event.organizer_name or name), address, "From") if address else configured
 
 
 @lru_cache(maxsize=16)

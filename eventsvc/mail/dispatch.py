@@ -3,24 +3,35 @@
 Each result is committed as soon as it is known, so a crash repeats at most the one email
 that was in flight (with the same Message-ID). A dropped connection puts the rest of the
 batch back with the back-off; 5xx answers fail the one email and go on.
+
+A sender holds its batch for EVENTSVC_MAIL_LEASE seconds. Before each email it makes sure
+that at least half the lease is left, renewing it for the rest of the batch when not; an
+email whose row another sender has taken meanwhile is dropped unsent. A sender asked to
+stop finishes the email in flight and hands the rest back at once.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Optional
 
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from eventsvc import resource_dir
+from eventsvc.db import unit_of_work
 from eventsvc.domain import outbox
 from eventsvc.domain.models import Registration
+from eventsvc.mail.addresses import AddressError, ascii_address
 from eventsvc.mail.compose import MailSettings, Skip, compose, template_environment
 from eventsvc.mail.transport import DeliveryFailure, PermanentFailure, make_transport
+from eventsvc.resources import resource_dir
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +62,8 @@ def sender_session(engine: Engine) -> Iterator[Session]:
     with synchronous_commit off: the server confirms a result before its WAL reaches the
     disk. A crash of the sender loses nothing; a crash of the database server itself may
     lose the last fraction of a second of results, and those emails go out again under the
-    same Message-ID (the claim that fixed it was made long before). SQLite writes its WAL
-    without syncing each commit already (synchronous=NORMAL).
+    same Message-ID. SQLite writes its WAL without syncing each commit already
+    (synchronous=NORMAL).
     """
     with engine.connect() as connection:
         postgres = engine.dialect.name == "postgresql"
@@ -67,60 +78,105 @@ def sender_session(engine: Engine) -> Iterator[Session]:
                 connection.exec_driver_sql("RESET synchronous_commit")
 
 
-def send_due(app: Flask, session: Session, now: Callable) -> dict:
-    counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0}
+class Sender:
+    """One sending process's identity and its stop signal."""
+
+    def __init__(self) -> None:
+        self.id = outbox.new_sender_id()
+        self.stopping = threading.Event()
+
+
+def send_due(app: Flask, session: Session, now: Callable[[], datetime], sender: Optional[Sender] = None) -> dict:
+    sender = sender or Sender()
+    counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "lost": 0}
+    lease = timedelta(seconds=float(app.config["MAIL_LEASE"]))
+    batch_size = int(app.config["MAIL_BATCH_SIZE"])
+    while not sender.stopping.is_set():
+        session.expire_all()  # each batch sees registrations as they are now
+        with unit_of_work(session=session) as claiming:
+            batch = outbox.claim_due(claiming, now(), batch_size, lease, sender.id)
+            held_until = now() + lease
+        if not batch:
+            break
+        _send_batch(app, session, batch, held_until, lease, now, sender, counts)
+    if sender.stopping.is_set():
+        with unit_of_work(session=session) as stopping:
+            handed_back = outbox.let_go(stopping, sender.id, now())
+        if handed_back:
+            log.info("sender %s stopping: handed back %d emails", sender.id, handed_back)
+    return counts
+
+
+def _send_batch(
+    app: Flask,
+    session: Session,
+    batch: list,
+    held_until: datetime,
+    lease: timedelta,
+    now: Callable[[], datetime],
+    sender: Sender,
+    counts: dict,
+) -> None:
     max_delay = float(app.config["MAIL_RETRY_MAX_DELAY"])
     settings = MailSettings.from_config(app.config)
+    envelope_from = ascii_address(parseaddr(settings.sender)[1])
     env = _environment(app)
-    transport = make_transport(app.config)
-    while True:
-        session.expire_all()  # each batch sees registrations as they are now
-        batch = outbox.claim_due(session, now(), int(app.config["MAIL_BATCH_SIZE"]))
-        if not batch:
-            return counts
-        registrations = _load_registrations(session, batch)  # noqa: F841  (held for the identity map)
-        session.commit()  # no transaction stays open while the mail server talks (see below)
-        pending = list(batch)
-        try:
-            with transport.connect() as connection:
-                while pending:
-                    message = pending[0]
-                    try:
-                        email = compose(session, message, settings, env, now())
-                        # End compose's reads before the SMTP exchange: on SQLite an open
-                        # transaction holds the write lock, and a slow mail server would
-                        # hold up every registration.
-                        if session.in_transaction():
-                            session.commit()
-                    except Skip as reason:
-                        outbox.mark_skipped(session, message, str(reason))
-                        counts["skipped"] += 1
-                    except Exception as error:  # a broken template must not stall the queue
-                        log.exception("cannot compose outbox message %s", message.id)
-                        outbox.mark_failed(session, message, f"cannot compose: {error}")
-                        counts["failed"] += 1
-                    else:
-                        try:
-                            connection.send(email)
-                        except PermanentFailure as failure:
-                            outbox.mark_failed(session, message, failure.detail)
-                            counts["failed"] += 1
-                        except DeliveryFailure as failure:
-                            outbox.schedule_retry(session, message, now(), failure.detail, max_delay)
-                            counts["retry"] += 1
-                            if failure.connection_lost:
-                                pending.pop(0)
-                                session.commit()
-                                raise
-                        else:
-                            outbox.mark_sent(session, message, now())
-                            counts["sent"] += 1
-                    pending.pop(0)
-                    session.commit()
-        except DeliveryFailure as failure:
-            # Could not connect, or lost the connection: the rest waits for the next try.
-            log.warning("mail delivery interrupted: %s", failure.detail)
-            outbox.release(session, pending, now(), failure.detail, max_delay)
-            counts["retry"] += len(pending)
-            session.commit()
-            return counts
+    with unit_of_work(writes=False, session=session) as reading:
+        registrations = _load_registrations(reading, batch)  # noqa: F841  (held for the identity map)
+    pending = list(batch)
+    try:
+        with make_transport(app.config).connect() as connection:
+            while pending and not sender.stopping.is_set():
+                if held_until - now() < lease / 2:
+                    before = len(pending)
+                    with unit_of_work(session=session) as renewing:
+                        pending = outbox.renew(renewing, pending, sender.id, now() + lease)
+                        held_until = now() + lease
+                    counts["lost"] += before - len(pending)
+                    if not pending:
+                        break
+                message = pending.pop(0)
+                try:
+                    # The reads end before the SMTP exchange: on SQLite an open transaction
+                    # would keep every registration waiting while the mail server talks.
+                    with unit_of_work(writes=False, session=session) as reading:
+                        email = compose(reading, message, settings, env, now())
+                    recipient = ascii_address(message.recipient)
+                except Skip as reason:
+                    _record(session, outbox.mark_skipped, message, sender.id, str(reason))
+                    counts["skipped"] += 1
+                    continue
+                except AddressError as error:
+                    _record(session, outbox.mark_failed, message, sender.id, f"cannot mail this address: {error}")
+                    counts["failed"] += 1
+                    continue
+                except Exception as error:  # a broken template must not stall the queue
+                    log.exception("cannot compose outbox message %s", message.id)
+                    _record(session, outbox.mark_failed, message, sender.id, f"cannot compose: {error}")
+                    counts["failed"] += 1
+                    continue
+                try:
+                    connection.send(email, envelope_from, recipient)
+                except PermanentFailure as failure:
+                    _record(session, outbox.mark_failed, message, sender.id, failure.detail)
+                    counts["failed"] += 1
+                except DeliveryFailure as failure:
+                    _record(session, outbox.schedule_retry, message, sender.id, now(), failure.detail, max_delay)
+                    counts["retry"] += 1
+                    if failure.connection_lost:
+                        raise
+                else:
+                    _record(session, outbox.mark_sent, message, sender.id, now())
+                    counts["sent"] += 1
+                    log.info("outbox %s: %s sent", message.id, message.kind)
+    except DeliveryFailure as failure:
+        # Could not connect, or lost the connection: the rest waits for the next try.
+        log.warning("mail delivery interrupted: %s", failure.detail)
+        with unit_of_work(session=session) as releasing:
+            outbox.release(releasing, pending, sender.id, now(), failure.detail, max_delay)
+        counts["retry"] += len(pending)
+
+
+def _record(session: Session, mark, message, sender_id: str, *args) -> None:
+    with unit_of_work(session=session) as recording:
+        mark(recording, message, sender_id, *args)

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import smtplib
-import socket
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import Message
 from email.policy import compat32
 from pathlib import Path
-from typing import Iterator, Protocol
-
+from typing import Protocol
 
 # How a message goes over the wire (and into .eml files): the classic generator, CRLF.
 WIRE = compat32.clone(linesep="\r\n")
@@ -38,7 +37,7 @@ class PermanentFailure(DeliveryFailure):
 
 
 class Connection(Protocol):
-    def send(self, message: Message) -> None: ...
+    def send(self, message: Message, sender: str, recipient: str) -> None: ...
 
 
 class FileTransport:
@@ -48,11 +47,11 @@ class FileTransport:
         self.directory = Path(directory)
 
     @contextmanager
-    def connect(self) -> Iterator["FileTransport"]:
+    def connect(self) -> Iterator[FileTransport]:
         self.directory.mkdir(parents=True, exist_ok=True)
         yield self
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, sender: str, recipient: str) -> None:
         key = message["Message-ID"].strip("<>").split("@")[0]
         target = self.directory / f"{key}.eml"
         partial = target.with_suffix(".part")
@@ -71,11 +70,13 @@ class SmtpTransport:
         self.timeout = float(config.get("MAIL_TIMEOUT") or 30)
 
     @contextmanager
-    def connect(self) -> Iterator["SmtpConnection"]:
+    def connect(self) -> Iterator[SmtpConnection]:
         try:
+            client: smtplib.SMTP
             if self.use_ssl:
-                client = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                          context=ssl.create_default_context())
+                client = smtplib.SMTP_SSL(
+                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                )
             else:
                 client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
             if self.use_tls:
@@ -85,7 +86,9 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as error:
             raise _classify(error.smtp_code, error.smtp_error, connection_lost=True) from error
         except (OSError, smtplib.SMTPException) as error:
-            raise TemporaryFailure(f"cannot connect to {self.host}:{self.port}: {error}", connection_lost=True) from error
+            raise TemporaryFailure(
+                f"cannot connect to {self.host}:{self.port}: {error}", connection_lost=True
+            ) from error
         connection = SmtpConnection(client)
         try:
             yield connection
@@ -97,16 +100,17 @@ class SmtpConnection:
     def __init__(self, client: smtplib.SMTP):
         self.client = client
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, sender: str, recipient: str) -> None:
+        """Deliver to `recipient` (ASCII, the domain in IDNA form) with `sender` as the envelope's From."""
         try:
-            refused = self.client.send_message(message)
+            refused = self.client.send_message(message, from_addr=sender, to_addrs=[recipient])
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
             raise _classify(code, text) from error
         except smtplib.SMTPResponseException as error:
             # After a failed MAIL/DATA the session is reset, or the server hangs up (421).
             raise _classify(error.smtp_code, error.smtp_error, connection_lost=error.smtp_code == 421) from error
-        except (smtplib.SMTPServerDisconnected, socket.timeout, OSError) as error:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
             raise TemporaryFailure(f"connection lost: {error}", connection_lost=True) from error
         if refused:  # some recipients refused; we send to one at a time, so this is all of them
             code, text = next(iter(refused.values()))

@@ -1,4 +1,4 @@
-"""One tick of each job: read the clock, call the domain, commit."""
+"""One tick of each job: read the clock, find what is due, call the domain in a unit of work."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Optional
 
 from flask import Flask
 
-from eventsvc.db import db
+from eventsvc.db import db, unit_of_work
+from eventsvc.domain.documents import deliver_due_documentation
+from eventsvc.domain.reminders import queue_due_reminders
+from eventsvc.mail.dispatch import Sender, send_due, sender_session
 
 log = logging.getLogger(__name__)
 
@@ -19,34 +22,27 @@ def _now(app: Flask) -> datetime:
 
 def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
     """Write the reminders and documentation emails that have fallen due."""
-    from eventsvc.domain.documents import deliver_due_documentation
-    from eventsvc.domain.reminders import queue_due_reminders
-
     with app.app_context():
         moment = now or _now(app)
         try:
-            reminders = queue_due_reminders(db.session, moment)
-            db.session.commit()
-            documentation = deliver_due_documentation(db.session, moment)
-            db.session.commit()
+            with unit_of_work() as session:
+                reminders = queue_due_reminders(session, moment)
+            with unit_of_work() as session:
+                documentation = deliver_due_documentation(session, moment)
         except Exception:
-            db.session.rollback()
             log.exception("materialising due work failed; the next tick tries again")
             raise
         finally:
             db.session.remove()
-        wake = app.extensions.get("eventsvc.wake_sender")
-        if wake and (reminders or documentation):
-            wake()
+        if reminders or documentation:
+            log.info("queued %d reminders and %d documentation emails", reminders, documentation)
         return {"reminders": reminders, "documentation": documentation}
 
 
-def dispatch(app: Flask, now: Optional[datetime] = None) -> dict:
+def dispatch(app: Flask, now: Optional[datetime] = None, sender: Optional[Sender] = None) -> dict:
     """Send what the outbox holds that is due."""
-    from eventsvc.mail.dispatch import send_due, sender_session
-
     with app.app_context(), sender_session(db.engine) as session:
-        return send_due(app, session, lambda: now or _now(app))
+        return send_due(app, session, lambda: now or _now(app), sender)
 
 
 def tick(app: Flask, now: Optional[datetime] = None) -> dict:

@@ -1,38 +1,51 @@
-"""The JSON API: blueprints, request guards and error handlers."""
+"""The JSON API: its Api object, blueprints, request guards, health and database errors."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, request
-from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from eventsvc.db import db
-from eventsvc.domain.errors import DomainError
+from eventsvc.db import is_lost_connection_or_lock_timeout, unit_of_work
+
 # Importing these modules attaches their routes to the blueprints registered below.
-from eventsvc.edges.api import documents, events, outbox, registrations  # noqa: F401
-from eventsvc.edges.api.problems import handle_domain_error, problem
+from eventsvc.edges.api import admin_tokens, documents, events, outbox, registrations  # noqa: F401
+from eventsvc.edges.problems import ProblemApi, problem
+from eventsvc.extensions import csrf
+from eventsvc.schema import schema_state
+
+log = logging.getLogger(__name__)
 
 JSON_BODY_METHODS = ("POST", "PUT", "PATCH")
 
 
-def register(app: Flask, api) -> None:
-    from eventsvc.extensions import csrf
-
+def register(app: Flask) -> ProblemApi:
+    app.config.update(
+        API_TITLE="eventsvc",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api = ProblemApi(
+        app, spec_kwargs={"components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}}
+    )
     app.register_blueprint(documents.downloads)
     for blueprint in (events.public, registrations.public, events.admin):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # token- or bearer-authenticated JSON, not cookie sessions
-    app.register_error_handler(DomainError, handle_domain_error)
-    app.register_error_handler(OperationalError, _database_unavailable)
-    app.register_error_handler(RecursionError, _too_deeply_nested)
     app.before_request(_require_json_body)
-    app.teardown_request(_end_transaction)
 
     @app.get("/healthz")
     def healthz():
-        db.session.execute(text("SELECT 1"))
-        db.session.rollback()
+        with unit_of_work(writes=False) as session:
+            state = schema_state(session.connection())
+        if state != "current":
+            return problem(503, "schema_" + state, "The database schema is not current: run `eventsvc db upgrade`.")
         return {"status": "ok"}
+
+    return api
 
 
 def _require_json_body():
@@ -50,16 +63,22 @@ def _require_json_body():
     return problem(415, "unsupported_media_type", "Send the body as application/json.")
 
 
-def _end_transaction(_error) -> None:
-    """No request leaves a transaction open: on SQLite an open one holds the write lock."""
-    db.session.rollback()
-
-
-def _too_deeply_nested(_error: RecursionError):
+def too_deeply_nested(_error: RecursionError):
     """JSON nested thousands deep exhausts the parser's recursion: bad input, not our fault."""
     return problem(400, "invalid_json", "The body is nested too deeply.")
 
 
-def _database_unavailable(error: OperationalError):
-    db.session.rollback()
-    return problem(503, "database_unavailable", "The database is busy; try again.", headers={"Retry-After": "2"})
+def database_error(error: OperationalError):
+    """A busy or unreachable database is worth a retry (503); anything else is our fault,
+    and says so, with what the operator should look at."""
+    if is_lost_connection_or_lock_timeout(error):
+        log.warning("database unavailable: %s", error.orig)
+        return problem(
+            503, "database_unavailable", "The database is busy or unreachable; try again.", headers={"Retry-After": "2"}
+        )
+    log.exception("database error")
+    with unit_of_work(writes=False) as session:
+        state = schema_state(session.connection())
+    if state != "current":
+        return problem(500, "schema_" + state, "The database schema is not current: run `eventsvc db upgrade`.")
+    return problem(500, "internal_error", "Internal error.")

@@ -1,27 +1,54 @@
-"""Bearer-token protection of the admin endpoints."""
+"""Bearer-token protection of the admin endpoints, and who the caller is."""
 
 from __future__ import annotations
 
 from functools import wraps
+from typing import Optional
 
 from flask import current_app, request
 
-from eventsvc.db import db
-from eventsvc.domain.admin_tokens import is_valid
-from eventsvc.edges.api.problems import problem
+from eventsvc.db import unit_of_work
+from eventsvc.domain.admin_tokens import holder
+from eventsvc.domain.history import Actor, organizer
+from eventsvc.edges.problems import problem
 
-SECURITY = [{"bearerAuth": []}]
+SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+_CACHED = "eventsvc.bearer_holder"
+_UNSET = object()
+
+
+def bearer_holder() -> Optional[str]:
+    """The name of the valid admin token the request carries, or None (looked up once)."""
+    cached = request.environ.get(_CACHED, _UNSET)
+    if cached is _UNSET:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        name = None
+        if scheme.lower() == "bearer" and token and len(token) <= 200 and "\x00" not in token:
+            with unit_of_work(writes=False) as session:
+                name = holder(session, token, current_app.config.get("ADMIN_TOKEN"))
+        request.environ[_CACHED] = cached = name
+    return cached
+
+
+def has_valid_bearer_token() -> bool:
+    return bearer_holder() is not None
+
+
+def acting_organizer() -> Actor:
+    return organizer(bearer_holder())
 
 
 def admin_required(view):
     @wraps(view)
     def guarded(*args, **kwargs):
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token or not is_valid(db.session, token, current_app.config.get("ADMIN_TOKEN")):
-            return problem(401, "unauthorized", "A valid admin bearer token is required.",
-                           headers={"WWW-Authenticate": 'Bearer realm="eventsvc"'})
+        if bearer_holder() is None:
+            return problem(
+                401,
+                "unauthorized",
+                "A valid admin bearer token is required.",
+                headers={"WWW-Authenticate": 'Bearer realm="eventsvc"'},
+            )
         return view(*args, **kwargs)
 
     return guarded

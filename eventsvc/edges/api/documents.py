@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -9,26 +10,30 @@ import marshmallow as ma
 from flask import current_app, request, send_file
 from flask_smorest import Blueprint
 
+from eventsvc.db import unit_of_work
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
-from eventsvc.domain.errors import NotFound, ValidationFailed
+from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.api.presenters import admin_registration_dict
-from eventsvc.edges.api.problems import problem
-from eventsvc.edges.api.registrations import csv_response
-from eventsvc.edges.api.schemas import (
+from eventsvc.edges.common import now
+from eventsvc.edges.csv import csv_response
+from eventsvc.edges.problems import problem
+from eventsvc.edges.schemas import (
     DeliveryReportSchema,
     DocumentLinkSchema,
     DocumentOutSchema,
     DocumentUploadSchema,
+    SendDocumentsSchema,
 )
-from eventsvc.edges.common import now, unit_of_work
-from eventsvc.storage import DocumentStorage, LocalStorage
+from eventsvc.storage import DocumentStorage, LocalStorage, StorageFull
+
+log = logging.getLogger(__name__)
 
 downloads = Blueprint("downloads", __name__, description="Personal document downloads")
-_UNSAFE_NAME = re.compile(r'[\x00-\x1f\x7f/\\]+')
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 
 def storage() -> DocumentStorage:
@@ -38,23 +43,40 @@ def storage() -> DocumentStorage:
 def _summary_dict(summary: document_service.DocumentSummary) -> dict:
     document = summary.document
     return {
-        "id": document.id, "title": document.title, "kind": "link" if document.url else "file",
-        "url": document.url, "filename": document.filename, "content_type": document.content_type,
-        "size": document.size, "created_at": document.created_at,
-        "recipients": summary.recipients, "downloads": summary.downloads,
+        "id": document.id,
+        "title": document.title,
+        "kind": "link" if document.url else "file",
+        "url": document.url,
+        "filename": document.filename,
+        "content_type": document.content_type,
+        "size": document.size,
+        "created_at": document.created_at,
+        "recipients": summary.recipients,
+        "downloads": summary.downloads,
     }
 
 
 @admin.route("/events/<id:event_id>/documents", methods=["POST"])
 @admin.response(201, DocumentOutSchema)
-@admin.doc(security=SECURITY, requestBody={
-    "required": True,
-    "content": {
-        "multipart/form-data": {"schema": {"type": "object", "required": ["file", "title"], "properties": {
-            "file": {"type": "string", "format": "binary"}, "title": {"type": "string", "maxLength": 200}}}},
-        "application/json": {"schema": DocumentLinkSchema},
+@admin.doc(
+    security=SECURITY,
+    requestBody={
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "title"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string", "maxLength": 200},
+                    },
+                }
+            },
+            "application/json": {"schema": DocumentLinkSchema},
+        },
     },
-})
+)
 def add_document(event_id: int):
     """Upload a file (multipart: `file`, `title`) or add a link (JSON: `title`, `url`)."""
     if request.mimetype == "multipart/form-data":
@@ -76,17 +98,31 @@ def _add_upload(event_id: int):
     head = upload.stream.read(8192)
     upload.stream.seek(0)
     content_type = document_service.sniff_type(head)
-    with unit_of_work() as session:
+    with unit_of_work(writes=False) as session:
         event_service.get_event(session, event_id, public=False)
-    key, size = storage().save(upload.stream)
+    try:
+        key, size = storage().save(upload.stream)
+    except StorageFull as error:
+        log.error("cannot store an upload: %s", error)
+        return problem(
+            507,
+            "insufficient_storage",
+            "The upload cannot be stored now; the organizers' storage is full or read-only.",
+            headers={"Retry-After": "600"},
+        )
     if size > int(current_app.config["UPLOAD_MAX_BYTES"]):
         storage().delete(key)
-        return problem(413, "payload_too_large", f"Uploads are limited to {current_app.config['UPLOAD_MAX_BYTES']} bytes.")
-    filename = _UNSAFE_NAME.sub("_", os.path.basename(upload.filename.replace("\\", "/")))[:255] or "dokument"
+        return problem(
+            413, "payload_too_large", f"Uploads are limited to {current_app.config['UPLOAD_MAX_BYTES']} bytes."
+        )
+    filename = document_service.download_name(
+        _UNSAFE_NAME.sub("_", os.path.basename(upload.filename.replace("\\", "/"))), content_type
+    )
     try:
         with unit_of_work() as session:
-            document = document_service.add_upload(session, event_id, fields["title"].strip(), filename,
-                                                   content_type, size, key, now())
+            document = document_service.add_upload(
+                session, event_id, fields["title"].strip(), filename, content_type, size, key, now()
+            )
             return _summary_dict(document_service.DocumentSummary(document, 0, 0))
     except Exception:
         storage().delete(key)
@@ -97,7 +133,7 @@ def _load(schema: ma.Schema, data: dict) -> dict:
     try:
         return schema.load(data)
     except ma.ValidationError as error:
-        raise ValidationFailed(error.messages) from error
+        raise ValidationFailed(error.messages_dict) from error
 
 
 @admin.route("/events/<id:event_id>/documents", methods=["GET"])
@@ -105,7 +141,7 @@ def _load(schema: ma.Schema, data: dict) -> dict:
 @admin.doc(security=SECURITY)
 def list_documents(event_id: int):
     """The event's documents, with how many people were sent each and how often it was downloaded."""
-    with unit_of_work() as session:
+    with unit_of_work(writes=False) as session:
         event_service.get_event(session, event_id, public=False)
         return [_summary_dict(summary) for summary in document_service.list_documents(session, event_id)]
 
@@ -125,25 +161,34 @@ def delete_document(document_id: int):
 
 
 @admin.route("/events/<id:event_id>/documents/send", methods=["POST"])
+@admin.arguments(SendDocumentsSchema, location="json", required=False)
 @admin.response(202, DeliveryReportSchema)
 @admin.doc(security=SECURITY)
-def send_documents(event_id: int):
-    """Send now the documents that participants have not had yet; nobody gets one twice."""
+def send_documents(fields: dict, event_id: int):
+    """Send now the documents that participants have not had yet; nobody gets one twice.
+    Before the event has ended this is refused (409) unless the body says `{"force": true}`:
+    the email thanks people for coming."""
     with unit_of_work() as session:
-        event_service.get_event(session, event_id, public=False)
+        event = event_service.get_event(session, event_id, public=False)
+        if event.ends_at > now() and not fields.get("force"):
+            raise InvalidState('The event has not ended yet; send with {"force": true} to send anyway.')
         emails, delivered = document_service.deliver(session, event_id, now())
         return {"emails_queued": emails, "documents_delivered": delivered}
 
 
 @admin.route("/events/<id:event_id>/attendance", methods=["GET"])
-@admin.doc(security=SECURITY, responses={200: {"description": "CSV of the confirmed participants and who attended",
-                                               "content": {"text/csv": {}}}})
+@admin.doc(
+    security=SECURITY,
+    responses={200: {"description": "CSV of the confirmed participants and who attended", "content": {"text/csv": {}}}},
+)
 def attendance_csv(event_id: int):
     """The attendance list as CSV (confirmed participants, attended yes/no)."""
-    with unit_of_work() as session:
+    with unit_of_work(writes=False) as session:
         event_service.get_event(session, event_id, public=False)
-        rows = [admin_registration_dict(registration, position) for registration, position
-                in registration_service.list_for_event(session, event_id, "confirmed")]
+        rows = [
+            admin_registration_dict(registration, position)
+            for registration, position in registration_service.list_for_event(session, event_id, "confirmed")
+        ]
     return csv_response(rows, f"attendance-{event_id}.csv")
 
 
@@ -153,7 +198,9 @@ def download(token: str):
         document, _delivery = document_service.open_download(session, token)
         key, filename, content_type = document.storage_key, document.filename, document.content_type
     try:
-        stream = storage().open(key)
+        stream = storage().open(key or "")
     except FileNotFoundError:
         raise NotFound("No such download.") from None
-    return send_file(stream, mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
+    response = send_file(stream, mimetype=content_type, as_attachment=True, download_name=filename, max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

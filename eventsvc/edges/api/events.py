@@ -4,39 +4,37 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
-from eventsvc.domain.models import Event
 from eventsvc.edges.api.auth import SECURITY, admin_required
-from eventsvc.edges.api.presenters import event_dict
-from eventsvc.edges.api.schemas import EventInSchema, EventOutSchema, EventPatchSchema
-from eventsvc.edges.common import now, unit_of_work
+from eventsvc.edges.api.presenters import present_events
+from eventsvc.edges.common import now
+from eventsvc.edges.schemas import EventInSchema, EventOutSchema, EventPatchSchema
 
 public = Blueprint("events", __name__, url_prefix="/api/v1", description="Published events")
-admin = Blueprint("admin_events", __name__, url_prefix="/api/v1/admin",
-                  description="Organizers: events, registrations, documents, outbox")
+admin = Blueprint(
+    "admin_events",
+    __name__,
+    url_prefix="/api/v1/admin",
+    description="Organizers: events, registrations, documents, outbox",
+)
 admin.before_request(admin_required(lambda: None))
-
-
-def present(session, events: list[Event]) -> list[dict]:
-    occupancy = event_service.occupancy(session, [event.id for event in events])
-    moment = now()
-    return [event_dict(event, occupancy[event.id], moment) for event in events]
 
 
 @public.route("/events", methods=["GET"])
 @public.response(200, EventOutSchema(many=True))
 def list_published():
     """Published events that have not ended, soonest first."""
-    with unit_of_work() as session:
-        return present(session, event_service.list_events(session, now(), public=True))
+    with unit_of_work(writes=False) as session:
+        return present_events(session, event_service.list_events(session, now(), public=True))
 
 
 @public.route("/events/<id:event_id>", methods=["GET"])
 @public.response(200, EventOutSchema)
 def show_published(event_id: int):
     """A published or cancelled event; drafts do not exist for the public."""
-    with unit_of_work() as session:
-        return present(session, [event_service.get_event(session, event_id, public=True)])[0]
+    with unit_of_work(writes=False) as session:
+        return present_events(session, [event_service.get_event(session, event_id, public=True)])[0]
 
 
 @admin.route("/events", methods=["POST"])
@@ -44,24 +42,27 @@ def show_published(event_id: int):
 @admin.response(201, EventOutSchema)
 @admin.doc(security=SECURITY)
 def create(fields: dict):
+    """Create an event (a draft unless `status` is `published`)."""
     with unit_of_work() as session:
-        return present(session, [event_service.create_event(session, fields, now())])[0]
+        return present_events(session, [event_service.create_event(session, fields, now())])[0]
 
 
 @admin.route("/events", methods=["GET"])
 @admin.response(200, EventOutSchema(many=True))
 @admin.doc(security=SECURITY)
 def list_all():
-    with unit_of_work() as session:
-        return present(session, event_service.list_events(session, now(), public=False))
+    """Every event, drafts and past ones included."""
+    with unit_of_work(writes=False) as session:
+        return present_events(session, event_service.list_events(session, now(), public=False))
 
 
 @admin.route("/events/<id:event_id>", methods=["GET"])
 @admin.response(200, EventOutSchema)
 @admin.doc(security=SECURITY)
 def show(event_id: int):
-    with unit_of_work() as session:
-        return present(session, [event_service.get_event(session, event_id, public=False)])[0]
+    """One event, drafts included."""
+    with unit_of_work(writes=False) as session:
+        return present_events(session, [event_service.get_event(session, event_id, public=False)])[0]
 
 
 @admin.route("/events/<id:event_id>", methods=["PATCH"])
@@ -71,7 +72,7 @@ def show(event_id: int):
 def update(changes: dict, event_id: int):
     """Change an event. Moving a published event sends updated invites; a larger capacity promotes."""
     with unit_of_work() as session:
-        return present(session, [event_service.update_event(session, event_id, changes, now())])[0]
+        return present_events(session, [event_service.update_event(session, event_id, changes, now())])[0]
 
 
 @admin.route("/events/<id:event_id>/cancel", methods=["POST"])
@@ -80,4 +81,4 @@ def update(changes: dict, event_id: int):
 def cancel(event_id: int):
     """Cancel the event: everyone confirmed or waitlisted is told, invites are withdrawn."""
     with unit_of_work() as session:
-        return present(session, [event_service.cancel_event(session, event_id, now())])[0]
+        return present_events(session, [event_service.cancel_event(session, event_id, now())])[0]

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
+from eventsvc.db import unit_of_work
 from eventsvc.domain import outbox as outbox_service
 from eventsvc.domain.errors import NotFound
 from eventsvc.domain.models import OutboxMessage
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
-from eventsvc.edges.api.schemas import OutboxMessageSchema, OutboxQuerySchema
-from eventsvc.edges.common import now, unit_of_work
+from eventsvc.edges.common import now
+from eventsvc.edges.schemas import OutboxMessageSchema, OutboxQuerySchema
+from eventsvc.mail.compose import message_id
 
 
 @admin.route("/outbox", methods=["GET"])
@@ -24,7 +27,7 @@ def list_outbox(query: dict):
         statement = statement.where(OutboxMessage.status == query["status"])
     if "event_id" in query:
         statement = statement.where(OutboxMessage.event_id == query["event_id"])
-    with unit_of_work() as session:
+    with unit_of_work(writes=False) as session:
         return [_as_dict(message) for message in session.scalars(statement)]
 
 
@@ -42,4 +45,5 @@ def retry(message_id: int):
 
 def _as_dict(message: OutboxMessage) -> dict:
     """Read inside the transaction, so nothing is loaded after the commit."""
-    return {name: getattr(message, name) for name in OutboxMessageSchema().fields}
+    shown = {name: getattr(message, name) for name in OutboxMessageSchema().fields if name != "message_id"}
+    return shown | {"message_id": message_id(message.message_key, current_app.config["MAIL_DEFAULT_SENDER"])}

@@ -1,5 +1,5 @@
 """Turning domain objects into the dictionaries the API schemas dump: times in the
-event's time zone, URLs from EVENTSVC_BASE_URL."""
+event's time zone, URLs from the one place that builds them."""
 
 from __future__ import annotations
 
@@ -7,22 +7,25 @@ from datetime import datetime
 from typing import Optional
 from zoneinfo import ZoneInfo
 
-from flask import current_app
+from sqlalchemy.orm import Session
 
-from eventsvc.domain.events import Occupancy
-from eventsvc.domain.models import Event, Registration
-from eventsvc.domain.registrations import Registered, is_registration_open
-
-
-def base_url() -> str:
-    return current_app.config["BASE_URL"]
+from eventsvc.domain.models import Event, Registration, RegistrationChange
+from eventsvc.domain.registrations import Registered
+from eventsvc.domain.rules import Occupancy, is_registration_open, occupancy
+from eventsvc.edges.common import links, now
 
 
 def local(value: Optional[datetime], tz: str) -> Optional[datetime]:
     return None if value is None else value.astimezone(ZoneInfo(tz))
 
 
-def event_dict(event: Event, occupancy: Occupancy, now: datetime) -> dict:
+def present_events(session: Session, events: list[Event]) -> list[dict]:
+    counts = occupancy(session, [event.id for event in events])
+    moment = now()
+    return [event_dict(event, counts[event.id], moment) for event in events]
+
+
+def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
     tz = event.timezone
     return {
         "id": event.id,
@@ -37,7 +40,7 @@ def event_dict(event: Event, occupancy: Occupancy, now: datetime) -> dict:
         "waitlist": event.waitlist_enabled,
         "registration_opens_at": local(event.registration_opens_at, tz),
         "registration_closes_at": local(event.registration_closes_at, tz),
-        "registration_open": is_registration_open(event, now),
+        "registration_open": is_registration_open(event, moment),
         "reminders": event.reminder_offsets,
         "documentation_delay": event.documentation_delay,
         "documentation_recipients": event.documentation_recipients,
@@ -45,16 +48,12 @@ def event_dict(event: Event, occupancy: Occupancy, now: datetime) -> dict:
         "organizer_email": event.organizer_email,
         "status": event.status,
         "sequence": event.sequence,
-        "seats_taken": occupancy.seats_taken,
-        "seats_left": max(0, event.capacity - occupancy.seats_taken),
-        "waitlist_length": occupancy.waitlist_length,
-        "url": f"{base_url()}/events/{event.id}",
-        "ics_url": f"{base_url()}/events/{event.id}.ics",
+        "seats_taken": counts.seats_taken,
+        "seats_left": max(0, event.capacity - counts.seats_taken),
+        "waitlist_length": counts.waitlist_length,
+        "url": links().event(event.id),
+        "ics_url": links().event_ics(event.id),
     }
-
-
-def manage_url(registration: Registration | Registered) -> str:
-    return f"{base_url()}/r/{registration.token}"
 
 
 def registration_created(registration: Registration | Registered, position: Optional[int]) -> dict:
@@ -63,21 +62,37 @@ def registration_created(registration: Registration | Registered, position: Opti
         "status": registration.status,
         "waitlist_position": position,
         "token": registration.token,
-        "manage_url": manage_url(registration),
+        "manage_url": links().manage(registration.token),
+        "offer_expires_at": None,
+        "reconfirmed_at": None,
+        "cancel_reason": None,
+    }
+
+
+def _lifecycle(registration: Registration) -> dict:
+    tz = registration.event.timezone
+    return {
+        "offer_expires_at": local(registration.offer_expires_at, tz),
+        "reconfirmed_at": local(registration.reconfirmed_at, tz),
+        "cancel_reason": registration.cancel_reason,
     }
 
 
 def registration_dict(registration: Registration, position: Optional[int], event: dict) -> dict:
-    return registration_created(registration, position) | {
-        "name": registration.name,
-        "email": registration.email,
-        "organization": registration.organization,
-        "role": registration.role,
-        "language": registration.language,
-        "created_at": local(registration.created_at, registration.event.timezone),
-        "invite_url": f"{base_url()}/api/v1/registrations/{registration.token}/invite.ics",
-        "event": event,
-    }
+    return (
+        registration_created(registration, position)
+        | _lifecycle(registration)
+        | {
+            "name": registration.name,
+            "email": registration.email,
+            "organization": registration.organization,
+            "role": registration.role,
+            "language": registration.language,
+            "created_at": local(registration.created_at, registration.event.timezone),
+            "invite_url": links().invite(registration.token),
+            "event": event,
+        }
+    )
 
 
 def admin_registration_dict(registration: Registration, position: Optional[int]) -> dict:
@@ -96,4 +111,14 @@ def admin_registration_dict(registration: Registration, position: Optional[int])
         "cancelled_at": local(registration.cancelled_at, tz),
         "attended": registration.attended,
         "checked_in_at": local(registration.checked_in_at, tz),
+    } | _lifecycle(registration)
+
+
+def change_dict(change: RegistrationChange, tz: str) -> dict:
+    return {
+        "at": local(change.at, tz),
+        "status": change.status,
+        "reason": change.reason,
+        "by": change.by,
+        "actor": change.actor,
     }

@@ -9,7 +9,10 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_babel import Babel
 
-from eventsvc.edges.web.views import pages
+from eventsvc.edges.web.views import pages, render_error
+from eventsvc.extensions import csrf
+
+__all__ = ["register", "render_error"]
 
 LANGUAGES = ("de", "en")
 
@@ -27,6 +30,4 @@ def register(app: Flask) -> None:
     app.register_blueprint(pages)
     # The page forms are FlaskForms and check their CSRF token themselves, so that a stale
     # token re-shows the form with what the person typed instead of a bare 400 page.
-    from eventsvc.extensions import csrf
-
     csrf.exempt(pages)

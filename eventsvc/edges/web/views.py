@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import marshmallow as ma
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from eventsvc.db import db
+from eventsvc.db import unit_of_work
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
-from eventsvc.domain.errors import AlreadyRegistered, EventFull, NotFound, RegistrationClosed
-from eventsvc.domain.models import EventStatus, RegistrationStatus
-from eventsvc.edges.api.registrations import applicant_from
-from eventsvc.edges.api.schemas import RegistrationInSchema
-from eventsvc.edges.common import now, unit_of_work
+from eventsvc.domain.errors import EventFull, NotFound, RateLimited, RegistrationClosed
+from eventsvc.domain.rules import is_registration_open, occupancy, waitlist_position
+from eventsvc.domain.statuses import EventStatus, RegistrationStatus
+from eventsvc.edges.common import links, now
+from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
 from eventsvc.extensions import limiter
 from eventsvc.formatting import event_when
 
-pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
-                  static_url_path="/static/web")
+pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
 
 @pages.app_template_filter("when")
@@ -36,42 +37,53 @@ def page_globals() -> dict:
 
 @pages.get("/")
 def index():
-    with unit_of_work() as db_session:
+    with unit_of_work(writes=False) as db_session:
         events = event_service.list_events(db_session, now(), public=True)
-        occupancy = event_service.occupancy(db_session, [event.id for event in events])
-        return render_template("index.html", events=events, occupancy=occupancy)
+        counts = occupancy(db_session, [event.id for event in events])
+        return render_template("index.html", events=events, occupancy=counts)
 
 
 @pages.get("/language/<code>")
 def choose_language(code: str):
     if code in ("de", "en"):
         session["lang"] = code
-    target = request.args.get("next", "/")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+    return redirect(same_site_path(request.args.get("next", "/")))
+
+
+def same_site_path(target: str) -> str:
+    """`target` if it is a path on this site, else the start page: a redirect must never
+    lead elsewhere (browsers read `/\\x` and `/<TAB>/x` as `//x`, another host)."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    if any(character.isspace() or ord(character) < 0x20 or ord(character) == 0x7F for character in target):
+        return "/"
+    parts = urlsplit(target)
+    return "/" if parts.scheme or parts.netloc else target
 
 
 def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
-    db_session = db.session
-    try:
-        event = event_service.get_event(db_session, event_id, public=True)
-    except NotFound:
-        abort(404)
-    occupancy = event_service.occupancy(db_session, [event.id])[event.id]
-    moment = now()
-    if event.status == EventStatus.CANCELLED.value:
-        closed = _("Diese Veranstaltung wurde abgesagt.")
-    elif event.ends_at <= moment:
-        closed = _("Diese Veranstaltung hat bereits stattgefunden.")
-    elif not registration_service.is_registration_open(event, moment):
-        closed = _("Die Anmeldung ist derzeit nicht geöffnet.") if event.registration_opens_at and \
-            event.registration_opens_at > moment else _("Die Anmeldung ist geschlossen.")
-    elif occupancy.seats_taken >= event.capacity and not event.waitlist_enabled:
-        closed = _("Die Veranstaltung ist ausgebucht.")
-    else:
-        closed = None
-    html = render_template("event.html", event=event, occupancy=occupancy, form=form, closed=closed)
-    db_session.rollback()
-    return html, status
+    with unit_of_work(writes=False) as db_session:
+        try:
+            event = event_service.get_event(db_session, event_id, public=True)
+        except NotFound:
+            abort(404)
+        counts = occupancy(db_session, [event.id])[event.id]
+        moment = now()
+        if event.status == EventStatus.CANCELLED.value:
+            closed = _("Diese Veranstaltung wurde abgesagt.")
+        elif event.ends_at <= moment:
+            closed = _("Diese Veranstaltung hat bereits stattgefunden.")
+        elif not is_registration_open(event, moment):
+            closed = (
+                _("Die Anmeldung ist derzeit nicht geöffnet.")
+                if event.registration_opens_at and event.registration_opens_at > moment
+                else _("Die Anmeldung ist geschlossen.")
+            )
+        elif counts.seats_taken >= event.capacity and not event.waitlist_enabled:
+            closed = _("Die Veranstaltung ist ausgebucht.")
+        else:
+            closed = None
+        return render_template("event.html", event=event, occupancy=counts, form=form, closed=closed), status
 
 
 @pages.get("/events/<id:event_id>")
@@ -104,22 +116,37 @@ def register(event_id: int):
     try:
         fields = RegistrationInSchema().load(payload)
     except ma.ValidationError as error:
-        _attach_errors(form, error.messages)
+        _attach_errors(form, error.messages_dict)
         return _event_page(event_id, form, 422)
     try:
         with unit_of_work() as db_session:
-            token = registration_service.register(db_session, event_id, applicant_from(fields), now()).token
+            outcome = registration_service.register(db_session, event_id, applicant_from(fields), now())
     except NotFound:
         abort(404)
-    except AlreadyRegistered:
-        form.email.errors = [_("Mit dieser E-Mail-Adresse besteht bereits eine Anmeldung. "
-                               "Wir haben Ihnen den Link zu Ihrer Anmeldung noch einmal geschickt.")]
-        return _event_page(event_id, form, 409)
+    except RateLimited:
+        form.form_errors.append(
+            _(
+                "Mit dieser E-Mail-Adresse wurde in der letzten Stunde zu oft angemeldet. "
+                "Bitte versuchen Sie es später noch einmal."
+            )
+        )
+        return _event_page(event_id, form, 429)
     except (RegistrationClosed, EventFull) as refusal:
-        form.form_errors.append(_("Die Veranstaltung ist ausgebucht.") if isinstance(refusal, EventFull)
-                                else _("Die Anmeldung ist geschlossen."))
+        form.form_errors.append(
+            _("Die Veranstaltung ist ausgebucht.")
+            if isinstance(refusal, EventFull)
+            else _("Die Anmeldung ist geschlossen.")
+        )
         return _event_page(event_id, form, 409)
-    return redirect(url_for("pages.manage", token=token, new=1), code=303)
+    if outcome.already_registered:
+        form.email.errors = [
+            _(
+                "Mit dieser E-Mail-Adresse besteht bereits eine Anmeldung. "
+                "Wir haben Ihnen den Link zu Ihrer Anmeldung noch einmal geschickt."
+            )
+        ]
+        return _event_page(event_id, form, 409)
+    return redirect(url_for("pages.manage", token=outcome.token, new=1), code=303)
 
 
 # Messages from the shared schema, in the page's language.
@@ -141,40 +168,45 @@ def _attach_errors(form: RegistrationForm, messages: dict) -> None:
             field.errors = [explained.get(name, _("Bitte prüfen Sie diese Angabe."))]
 
 
-def _load_registration(token: str):
+def _load_registration(db_session, token: str):
     try:
-        return registration_service.get_by_token(db.session, token)
+        return registration_service.get_by_token(db_session, token)
     except NotFound:
         abort(404)
 
 
 @pages.get("/r/<token>")
 def manage(token: str):
-    registration = _load_registration(token)
-    position = registration_service.waitlist_position(db.session, registration)
-    documents = document_service.documents_for_registration(db.session, registration.id,
-                                                            current_app.config["BASE_URL"])
-    html = render_template("manage.html", registration=registration, event=registration.event, position=position,
-                           documents=documents, just_registered=request.args.get("new") == "1",
-                           statuses=RegistrationStatus)
-    db.session.rollback()
-    return html
+    with unit_of_work(writes=False) as db_session:
+        registration = _load_registration(db_session, token)
+        documents = (
+            []
+            if registration.status == RegistrationStatus.CANCELLED.value
+            else document_service.documents_for_registration(db_session, registration.id, links())
+        )
+        return render_template(
+            "manage.html",
+            registration=registration,
+            event=registration.event,
+            position=waitlist_position(db_session, registration),
+            documents=documents,
+            just_registered=request.args.get("new") == "1",
+            statuses=RegistrationStatus,
+        )
 
 
 @pages.route("/r/<token>/cancel", methods=["GET", "POST"])
 def cancel(token: str):
-    registration = _load_registration(token)
     form = ConfirmForm()
     if request.method == "POST" and form.validate_on_submit():
         with unit_of_work() as db_session:
-            registration_service.cancel(db_session, registration, now())
+            registration_service.cancel(db_session, _load_registration(db_session, token), now())
         return redirect(url_for("pages.manage", token=token), code=303)
-    html = render_template("cancel.html", registration=registration, event=registration.event, form=form)
-    db.session.rollback()
-    return html
+    with unit_of_work(writes=False) as db_session:
+        registration = _load_registration(db_session, token)
+        return render_template("cancel.html", registration=registration, event=registration.event, form=form)
 
 
 def render_error(status: int):
     titles = {404: _("Seite nicht gefunden"), 429: _("Zu viele Anfragen"), 413: _("Die Datei ist zu groß")}
     return render_template("error.html", status=status, title=titles.get(status, _("Das hat nicht geklappt"))), status
-

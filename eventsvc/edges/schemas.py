@@ -1,21 +1,29 @@
-"""What the JSON API accepts and returns. The OpenAPI document is generated from these."""
+"""What the JSON API, the web form and the console accept and return. The OpenAPI document
+is generated from these; the form validates with the same schemas."""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow as ma
+from flask import request
 from marshmallow import fields, validate
 
 from eventsvc.domain.durations import format_duration, parse_duration
+from eventsvc.domain.registrations import Applicant
+from eventsvc.mail.addresses import AddressError, ascii_address
+
+LANGUAGES = ("de", "en")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Beyond these, date arithmetic (reminder offsets, feeds) would leave datetime's range.
-_EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_DURATION = 366 * 86400
 
 
@@ -46,8 +54,24 @@ def known_timezone(value: str) -> None:
         raise ma.ValidationError("Unknown time zone; use an IANA name such as Europe/Berlin.")
 
 
+def deliverable(value: str) -> None:
+    """An address we can mail: ASCII before the @ (SMTPUTF8 is not assumed of the relay);
+    a non-ASCII domain is fine, it is mailed in its IDNA form."""
+    try:
+        ascii_address(value)
+    except AddressError as error:
+        raise ma.ValidationError(str(error)) from error
+
+
+def Email(**kwargs) -> fields.Email:
+    return fields.Email(validate=[validate.Length(max=254), one_line, deliverable], **kwargs)
+
+
 def Text(max_length: int, required: bool = False, lines: str = "one", **kwargs) -> fields.String:
-    validators = [validate.Length(min=1 if required else 0, max=max_length), one_line if lines == "one" else multi_line]
+    validators: list[Callable[[Any], Any]] = [
+        validate.Length(min=1 if required else 0, max=max_length),
+        one_line if lines == "one" else multi_line,
+    ]
     if required:
         validators.append(not_blank)
     return fields.String(required=required, validate=validators, **kwargs)
@@ -88,7 +112,7 @@ class EventInSchema(ma.Schema):
     documentation_delay = Duration()
     documentation_recipients = fields.String(validate=validate.OneOf(["confirmed", "attended"]))
     organizer_name = Text(200, allow_none=True)
-    organizer_email = fields.Email(allow_none=True, validate=[validate.Length(max=254), one_line])
+    organizer_email = Email(allow_none=True)
     status = fields.String(validate=validate.OneOf(["draft", "published"]))
 
 
@@ -126,14 +150,33 @@ class EventOutSchema(ma.Schema):
 
 class RegistrationInSchema(ma.Schema):
     name = Text(200, required=True)
-    email = fields.Email(required=True, validate=[validate.Length(max=254), one_line])
+    email = Email(required=True)
     organization = Text(200, allow_none=True)
     role = Text(200, allow_none=True)
     consent = fields.Boolean(required=True, validate=validate.Equal(True, error="Consent is required."))
-    language = fields.String(validate=validate.OneOf(["de", "en"]))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
 
 
-class RegistrationCreatedSchema(ma.Schema):
+def applicant_from(fields: dict) -> Applicant:
+    """The domain's value for a validated registration body. Without `language`, the
+    request's Accept-Language decides, else German."""
+    language = fields.get("language") or request.accept_languages.best_match(LANGUAGES, default="de") or "de"
+    return Applicant(
+        name=fields["name"].strip(),
+        email=fields["email"],
+        organization=(fields.get("organization") or "").strip() or None,
+        role=(fields.get("role") or "").strip() or None,
+        language=language,
+    )
+
+
+class LifecycleSchema(ma.Schema):
+    offer_expires_at = fields.DateTime(format="iso", allow_none=True)
+    reconfirmed_at = fields.DateTime(format="iso", allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+
+
+class RegistrationCreatedSchema(LifecycleSchema):
     id = fields.Integer()
     status = fields.String()
     waitlist_position = fields.Integer(allow_none=True)
@@ -152,7 +195,7 @@ class RegistrationOutSchema(RegistrationCreatedSchema):
     event = fields.Nested(EventOutSchema)
 
 
-class AdminRegistrationSchema(ma.Schema):
+class AdminRegistrationSchema(LifecycleSchema):
     id = fields.Integer()
     name = fields.String()
     email = fields.String()
@@ -168,8 +211,16 @@ class AdminRegistrationSchema(ma.Schema):
     checked_in_at = fields.DateTime(format="iso", allow_none=True)
 
 
+class ChangeSchema(ma.Schema):
+    at = fields.DateTime(format="iso")
+    status = fields.String()
+    reason = fields.String(allow_none=True)
+    by = fields.String(metadata={"description": "participant, organizer or system"})
+    actor = fields.String(allow_none=True, metadata={"description": "the organizer's token or account name"})
+
+
 class RegistrationListQuerySchema(ma.Schema):
-    status = fields.String(validate=validate.OneOf(["confirmed", "waitlisted", "cancelled"]))
+    status = fields.String(validate=validate.OneOf(["confirmed", "waitlisted", "offered", "cancelled"]))
     format = fields.String(validate=validate.OneOf(["json", "csv"]), load_default="json")
     attended = fields.Boolean()
 
@@ -180,7 +231,7 @@ class CheckinSchema(ma.Schema):
 
 class OutboxQuerySchema(ma.Schema):
     status = fields.String(validate=validate.OneOf(["queued", "sending", "sent", "failed", "skipped"]))
-    event_id = fields.Integer()
+    event_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
 
@@ -193,7 +244,7 @@ class OutboxMessageSchema(ma.Schema):
     status = fields.String()
     attempts = fields.Integer()
     next_attempt_at = fields.DateTime(format="iso")
-    message_id = fields.String(allow_none=True)
+    message_id = fields.String()
     last_error = fields.String(allow_none=True)
     created_at = fields.DateTime(format="iso")
     sent_at = fields.DateTime(format="iso", allow_none=True)
@@ -221,6 +272,10 @@ class DocumentOutSchema(ma.Schema):
     downloads = fields.Integer()
 
 
+class SendDocumentsSchema(ma.Schema):
+    force = fields.Boolean(load_default=False, metadata={"description": "send even before the event has ended"})
+
+
 class DeliveryReportSchema(ma.Schema):
     emails_queued = fields.Integer()
     documents_delivered = fields.Integer()
@@ -228,3 +283,9 @@ class DeliveryReportSchema(ma.Schema):
 
 class StatusSchema(ma.Schema):
     status = fields.String()
+
+
+class AdminTokenSchema(ma.Schema):
+    name = fields.String()
+    created_at = fields.DateTime(format="iso")
+    revoked_at = fields.DateTime(format="iso", allow_none=True)

@@ -1,15 +1,23 @@
-"""RFC 9457 problem details for every error the HTTP edge returns."""
+"""RFC 9457 problem details for every error the HTTP edge returns to machines.
+
+Needs only Flask, flask-smorest and the domain's errors, so that every edge can import it.
+Whether a person gets an HTML page instead is decided by the app factory.
+"""
 
 from __future__ import annotations
 
+import logging
 from http import HTTPStatus
+from typing import Optional
 
 import marshmallow as ma
-from flask import Response, json, request
+from flask import Response, g, json, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from eventsvc.domain import errors as domain_errors
+
+log = logging.getLogger(__name__)
 
 PROBLEM_MIMETYPE = "application/problem+json"
 
@@ -20,6 +28,7 @@ DOMAIN_STATUS = {
     domain_errors.AlreadyRegistered: 409,
     domain_errors.InvalidState: 409,
     domain_errors.ValidationFailed: 422,
+    domain_errors.RateLimited: 429,
 }
 
 HTTP_CODES = {
@@ -46,10 +55,13 @@ class ProblemSchema(ma.Schema):
     detail = ma.fields.String()
     code = ma.fields.String(metadata={"description": "machine-readable error code"})
     errors = ma.fields.Dict(metadata={"description": "validation messages keyed by field name"})
+    request_id = ma.fields.String(metadata={"description": "the request's id, as in the logs"})
 
 
-def problem(status: int, code: str, detail: str = "", errors: dict | None = None, headers: dict | None = None) -> Response:
-    body = {
+def problem(
+    status: int, code: str, detail: str = "", errors: Optional[dict] = None, headers: Optional[dict] = None
+) -> Response:
+    body: dict = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
@@ -59,12 +71,30 @@ def problem(status: int, code: str, detail: str = "", errors: dict | None = None
         body["detail"] = detail
     if errors is not None:
         body["errors"] = errors
-    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE, headers=headers)
-    return response
+    request_id = g.get("request_id")
+    if request_id:
+        body["request_id"] = request_id
+    return Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE, headers=headers)
 
 
 def validation_problem(errors: dict, detail: str = "The input is not valid.") -> Response:
     return problem(422, "validation_error", detail, errors=errors)
+
+
+def http_problem(error: HTTPException) -> Response:
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    if status == 422 and "messages" in data:
+        return validation_problem(_flatten_locations(data["messages"]))
+    if status == 400 and "messages" in data:
+        return problem(400, "invalid_json", "The body is not valid JSON.")
+    code = data.get("code") or HTTP_CODES.get(status, "error" if status < 500 else "internal_error")
+    headers = dict(error.get_headers())
+    headers.pop("Content-Type", None)
+    if status == 429:
+        headers.setdefault("Retry-After", "60")
+    detail = str(data.get("message") or (error.description if status < 500 else "Internal error."))
+    return problem(status, code, detail, headers=headers)
 
 
 class ProblemApi(Api):
@@ -72,22 +102,8 @@ class ProblemApi(Api):
 
     ERROR_SCHEMA = ProblemSchema
 
-    def handle_http_exception(self, error: HTTPException):
-        status = error.code or 500
-        if not wants_problem():
-            from eventsvc.edges.web.views import render_error
-
-            return render_error(status)
-        data = getattr(error, "data", None) or {}
-        if status == 422 and "messages" in data:
-            return validation_problem(_flatten_locations(data["messages"]))
-        if status == 400 and "messages" in data:
-            return problem(400, "invalid_json", "The body is not valid JSON.")
-        code = data.get("code") or HTTP_CODES.get(status, "error" if status < 500 else "internal_error")
-        valid_methods = getattr(error, "valid_methods", None)
-        headers = {"Allow": ", ".join(valid_methods)} if valid_methods else None
-        detail = data.get("message") or (error.description if status < 500 else "Internal error.")
-        return problem(status, code, detail, headers=headers)
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return http_problem(error)
 
 
 def _flatten_locations(messages: dict) -> dict:
@@ -101,14 +117,16 @@ def _flatten_locations(messages: dict) -> dict:
     return flat
 
 
-def handle_domain_error(error: domain_errors.DomainError) -> Response:
+def domain_problem(error: domain_errors.DomainError) -> Response:
     status = DOMAIN_STATUS.get(type(error), 409)
     errors = getattr(error, "errors", None)
-    return problem(status, error.code, error.detail, errors=errors)
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, domain_errors.RateLimited) else None
+    return problem(status, error.code, error.detail, errors=errors, headers=headers)
 
 
 def wants_problem() -> bool:
     """Machines get problem documents; people on the web pages get an HTML page."""
     path = request.path
-    return (path.startswith(("/api/", "/d/", "/feeds/")) or path.endswith(".ics")
-            or path in ("/openapi.json", "/healthz"))
+    return (
+        path.startswith(("/api/", "/d/", "/feeds/")) or path.endswith(".ics") or path in ("/openapi.json", "/healthz")
+    )

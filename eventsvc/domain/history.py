@@ -1,0 +1,72 @@
+"""The history of each registration: who changed what, when and why.
+
+Every domain function that changes a registration's status (or its attendance) records it
+here in the same transaction. The rows are also the audit trail of what organizers did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from eventsvc.domain.models import RegistrationChange
+
+PARTICIPANT = "participant"
+ORGANIZER = "organizer"
+SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes a change: the participant, an organizer (by their token's or account's
+    name), or the service itself (the scheduler, a promotion that follows a cancellation)."""
+
+    kind: str
+    name: Optional[str] = None
+
+
+BY_PARTICIPANT = Actor(PARTICIPANT)
+BY_SYSTEM = Actor(SYSTEM)
+
+
+def organizer(name: Optional[str]) -> Actor:
+    return Actor(ORGANIZER, name)
+
+
+_INSERT = insert(RegistrationChange)
+
+
+def entry(registration_id: int, status: str, reason: Optional[str], by: Actor, now: datetime) -> dict:
+    return {
+        "registration_id": registration_id,
+        "at": now,
+        "status": status,
+        "reason": reason,
+        "by": by.kind,
+        "actor": by.name,
+    }
+
+
+def record(
+    session: Session, registration_id: int, status: str, reason: Optional[str], by: Actor, now: datetime
+) -> None:
+    session.connection().execute(_INSERT, entry(registration_id, status, reason, by, now))
+
+
+def record_many(session: Session, entries: list[dict]) -> None:
+    if entries:
+        session.connection().execute(_INSERT, entries)
+
+
+def of_registration(session: Session, registration_id: int) -> list[RegistrationChange]:
+    return list(
+        session.scalars(
+            select(RegistrationChange)
+            .where(RegistrationChange.registration_id == registration_id)
+            .order_by(RegistrationChange.id)
+        )
+    )

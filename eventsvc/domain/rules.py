@@ -1,0 +1,102 @@
+"""Rules that several parts of the service ask about, each defined once: how many seats an
+event has taken, a person's place on the waitlist, whether registration is open, and which
+events the public and the calendar feeds see."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Optional, Protocol
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+
+from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.statuses import SEAT_HOLDING, WAITLISTED, EventStatus
+
+# How long a cancelled event stays in the public feed, so that subscribers see it go.
+CANCELLED_VISIBLE_FOR = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    seats_taken: int
+    waitlist_length: int
+
+
+# The two counts, as SQL over one event's registrations; the hot path and every listing
+# use these same expressions.
+SEATS_TAKEN = func.coalesce(func.sum(case((Registration.status.in_(SEAT_HOLDING), 1), else_=0)), 0)
+WAITING = func.coalesce(func.sum(case((Registration.status == WAITLISTED, 1), else_=0)), 0)
+
+
+def occupancy(session: Session, event_ids: list[int]) -> dict[int, Occupancy]:
+    """Seats taken and people waiting, for each of the events, in one query."""
+    if not event_ids:
+        return {}
+    rows = session.execute(
+        select(Registration.event_id, SEATS_TAKEN, WAITING)
+        .where(Registration.event_id.in_(event_ids))
+        .group_by(Registration.event_id)
+    )
+    found = {event_id: Occupancy(int(taken), int(waiting)) for event_id, taken, waiting in rows}
+    return {event_id: found.get(event_id, Occupancy(0, 0)) for event_id in event_ids}
+
+
+def waitlist_positions(session: Session, event_id: int) -> dict[int, int]:
+    """Registration id → place on the waitlist (1, 2, …): the waiting, in registration order.
+    Positions are derived, never stored, so they have no gaps."""
+    waiting = session.scalars(
+        select(Registration.id)
+        .where(Registration.event_id == event_id, Registration.status == WAITLISTED)
+        .order_by(Registration.id)
+    )
+    return {registration_id: place for place, registration_id in enumerate(waiting, start=1)}
+
+
+def waitlist_position(session: Session, registration: Registration) -> Optional[int]:
+    if registration.status != WAITLISTED:
+        return None
+    return waitlist_positions(session, registration.event_id).get(registration.id)
+
+
+class RegistrationWindow(Protocol):
+    status: str
+    starts_at: datetime
+    registration_opens_at: Optional[datetime]
+    registration_closes_at: Optional[datetime]
+
+
+def is_registration_open(event: RegistrationWindow, now: datetime) -> bool:
+    """Published, past its opening time, before its closing time (by default the start)."""
+    if event.status != EventStatus.PUBLISHED.value:
+        return False
+    closes = event.registration_closes_at or event.starts_at
+    return (event.registration_opens_at is None or event.registration_opens_at <= now) and now < closes
+
+
+def is_public(status: str) -> bool:
+    """Drafts do not exist for the public; published and cancelled events do."""
+    return status != EventStatus.DRAFT.value
+
+
+def listed_publicly(now: datetime) -> ColumnElement[bool]:
+    """The public event list: published events that have not ended."""
+    return (Event.status == EventStatus.PUBLISHED.value) & (Event.ends_at > now)
+
+
+def in_public_feed(now: datetime) -> ColumnElement[bool]:
+    """The calendar feed: published events, and cancelled ones for a while so that
+    subscribers see them go."""
+    return (Event.status == EventStatus.PUBLISHED.value) | (
+        (Event.status == EventStatus.CANCELLED.value) & (Event.cancelled_at > now - CANCELLED_VISIBLE_FOR)
+    )
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,100}")
+
+
+def looks_like_token(value: str) -> bool:
+    """Tokens are URL-safe base64; anything else (a NUL byte, say) is looked up nowhere."""
+    return _TOKEN.fullmatch(value) is not None

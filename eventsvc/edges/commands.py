@@ -1,0 +1,146 @@
+"""The service's own commands (serve, worker, create-token, tokens), registered on the app's
+CLI by the factory; `eventsvc` (eventsvc.edges.cli) is the console script that runs them."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from flask_migrate import upgrade
+
+from eventsvc.db import db, unit_of_work
+from eventsvc.domain import admin_tokens
+from eventsvc.domain.errors import DomainError
+from eventsvc.edges.common import now
+from eventsvc.schema import CURRENT, UPGRADE_HINT, schema_state
+
+log = logging.getLogger(__name__)
+
+
+def eventsvc_version() -> str:
+    try:
+        return version("eventsvc")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def require_current_schema() -> None:
+    with unit_of_work(writes=False) as session:
+        state = schema_state(session.connection())
+    if state != CURRENT:
+        raise click.ClickException(f"The database schema is {state}: {UPGRADE_HINT}.")
+
+
+def _describe(app: Flask, base_url: str) -> str:
+    database = app.config["DATABASE_URL"]
+    shown = db.engine.url.render_as_string(hide_password=True) if not database.startswith("sqlite") else database
+    mail = (
+        f"SMTP {app.config['MAIL_SERVER']}:{app.config['MAIL_PORT']}"
+        if app.config.get("MAIL_SERVER")
+        else f"written as files to {Path(app.config['MAIL_DIR'])}"
+    )
+    return (
+        f"instance folder: {app.instance_path}\n"
+        f"database:        {shown}\n"
+        f"email:           {mail}\n"
+        f"links start with {base_url}"
+    )
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    """Apply pending migrations, then serve HTTP with the scheduler in the same process."""
+    from werkzeug.serving import run_simple
+
+    from eventsvc.scheduler import start_background, stop_background
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not app.config["BASE_URL_GIVEN"]:
+        shown_host = f"[{host}]" if ":" in host else host
+        app.config["BASE_URL"] = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else shown_host}:{port}"
+    upgrade()
+    scheduler, clockwork = start_background(app)
+    click.echo(
+        f"eventsvc {eventsvc_version()} on http://{host}:{port} "
+        f"(scheduler every {app.config['TICK_SECONDS']} s)\n{_describe(app, app.config['BASE_URL'])}"
+    )
+    if str(app.config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://"):
+        click.echo(
+            "rate limits are kept in this process's memory: fine for `serve`; with several web "
+            "processes set EVENTSVC_RATELIMIT_STORAGE_URI=redis://…"
+        )
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    finally:
+        stop_background(scheduler, clockwork)
+
+
+@click.command("worker")
+@click.option("--migrate/--no-migrate", default=False, help="Apply pending migrations first.")
+@with_appcontext
+def worker(migrate: bool) -> None:
+    """Run the scheduler alone (beside a WSGI server serving eventsvc.wsgi:app)."""
+    from eventsvc.scheduler import run_blocking
+
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    if migrate:
+        upgrade()
+    require_current_schema()
+    click.echo(
+        f"eventsvc worker: looking for due work every {app.config['TICK_SECONDS']} s\n"
+        f"{_describe(app, app.config['BASE_URL'])}"
+    )
+    run_blocking(app)
+
+
+@click.command("create-token")
+@click.argument("name")
+@with_appcontext
+def create_token(name: str) -> None:
+    """Make an admin API token; it is printed once and stored only as a hash."""
+    try:
+        with unit_of_work() as session:
+            token = admin_tokens.create_token(session, name, now())
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(token)
+
+
+@click.group("tokens")
+def tokens() -> None:
+    """List and revoke admin API tokens."""
+
+
+@tokens.command("list")
+@with_appcontext
+def list_tokens() -> None:
+    """Every token's name, when it was made and whether it is revoked."""
+    with unit_of_work(writes=False) as session:
+        for token in admin_tokens.list_tokens(session):
+            state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M}" if token.revoked_at else "active"
+            click.echo(f"{token.name}\t{token.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@tokens.command("revoke")
+@click.argument("name")
+@with_appcontext
+def revoke_token(name: str) -> None:
+    """Revoke the token NAME: it answers 401 from now on."""
+    try:
+        with unit_of_work() as session:
+            admin_tokens.revoke(session, name, now())
+    except DomainError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"revoked {name}")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (serve, worker, create_token, tokens):
+        app.cli.add_command(command)

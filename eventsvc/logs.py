@@ -1,0 +1,52 @@
+"""Logging an operator can use: every line carries the id of the request it belongs to, and
+every response and problem document says that id."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+
+from flask import Flask, Response, g, has_request_context, request
+
+FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+# An incoming X-Request-ID (set by a proxy) is kept when it is a plain token.
+_ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
+
+
+def init_app(app: Flask) -> None:
+    _configure_root()
+    app.before_request(_assign_request_id)
+    app.after_request(_echo_request_id)
+
+
+def _configure_root() -> None:
+    """Log to standard error with request ids, unless the host process (gunicorn, pytest)
+    set up logging itself; in that case only the id is added to its records."""
+    root = logging.getLogger()
+    if not root.handlers:
+        handler: logging.Handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(FORMAT))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
+    for handler in root.handlers:
+        if not any(isinstance(existing, RequestIdFilter) for existing in handler.filters):
+            handler.addFilter(RequestIdFilter())
+
+
+def _assign_request_id() -> None:
+    offered = request.headers.get("X-Request-ID", "")
+    g.request_id = offered if _ACCEPTED_ID.fullmatch(offered) else secrets.token_hex(8)
+
+
+def _echo_request_id(response: Response) -> Response:
+    request_id = g.get("request_id")
+    if request_id:
+        response.headers["X-Request-ID"] = request_id
+    return response

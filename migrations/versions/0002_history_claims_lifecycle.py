@@ -1,0 +1,97 @@
+"""registration history, sender claims, message keys, offer and reconfirmation times,
+cancel reasons, revocable uniquely named tokens
+
+Revision ID: 0002
+Revises: 0001
+"""
+import secrets
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+LIVE_BEFORE = "status IN ('confirmed', 'waitlisted')"
+LIVE_NOW = "status IN ('confirmed', 'waitlisted', 'offered')"
+
+
+def upgrade():
+    op.create_table(
+        'registration_history',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('registration_id', sa.Integer(), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('reason', sa.String(length=32), nullable=True),
+        sa.Column('by', sa.String(length=16), nullable=False),
+        sa.Column('actor', sa.String(length=100), nullable=True),
+        sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'],
+                                name=op.f('fk_registration_history_registration_id_registrations'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_registration_history')),
+    )
+    with op.batch_alter_table('registration_history', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_registration_history_registration_id'), ['registration_id'], unique=False)
+    # Registrations made before histories existed get their creation as the first entry.
+    op.execute("INSERT INTO registration_history (registration_id, at, status, reason, by) "
+               "SELECT id, created_at, status, 'registered', 'participant' FROM registrations")
+
+    with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cancel_reason', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('offer_expires_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('reconfirmed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_BEFORE),
+                            postgresql_where=sa.text(LIVE_BEFORE))
+        batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
+                              sqlite_where=sa.text(LIVE_NOW), postgresql_where=sa.text(LIVE_NOW))
+    op.execute("UPDATE registrations SET cancel_reason = 'participant' WHERE status = 'cancelled'")
+
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('claimed_by', sa.String(length=32), nullable=True))
+        batch_op.add_column(sa.Column('message_key', sa.String(length=64), nullable=True))
+    # Keep the Message-IDs already given out; every other row gets its key now.
+    connection = op.get_bind()
+    rows = connection.execute(sa.text("SELECT id, message_id FROM outbox_messages")).all()
+    for row_id, message_id in rows:
+        key = message_id.strip("<>").partition("@")[0] if message_id else secrets.token_hex(16)
+        connection.execute(sa.text("UPDATE outbox_messages SET message_key = :key WHERE id = :id"),
+                           {"key": key, "id": row_id})
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.alter_column('message_key', existing_type=sa.String(length=64), nullable=False)
+        batch_op.create_unique_constraint(batch_op.f('uq_outbox_messages_message_key'), ['message_key'])
+        batch_op.drop_column('message_id')
+
+    # Token names become unique: a repeated name gets its id appended.
+    op.execute("UPDATE admin_tokens SET name = name || '-' || CAST(id AS VARCHAR(12)) WHERE id NOT IN "
+               "(SELECT MIN(id) FROM admin_tokens GROUP BY name)")
+    with op.batch_alter_table('admin_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_admin_tokens_name'), ['name'])
+
+
+def downgrade():
+    with op.batch_alter_table('admin_tokens', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_admin_tokens_name'), type_='unique')
+        batch_op.drop_column('revoked_at')
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('message_id', sa.String(length=255), nullable=True))
+    op.execute("UPDATE outbox_messages SET message_id = '<' || message_key || '@eventsvc>'")
+    with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_outbox_messages_message_key'), type_='unique')
+        batch_op.drop_column('message_key')
+        batch_op.drop_column('claimed_by')
+    op.execute("UPDATE registrations SET status = 'cancelled' WHERE status = 'offered'")
+    with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_NOW),
+                            postgresql_where=sa.text(LIVE_NOW))
+        batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
+                              sqlite_where=sa.text(LIVE_BEFORE), postgresql_where=sa.text(LIVE_BEFORE))
+        batch_op.drop_column('reconfirmed_at')
+        batch_op.drop_column('offer_expires_at')
+        batch_op.drop_column('cancel_reason')
+    with op.batch_alter_table('registration_history', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_registration_history_registration_id'))
+    op.drop_table('registration_history')
