@@ -2,12 +2,14 @@
 
 Every test that takes `app` runs twice, once per database backend. PostgreSQL comes from
 EVENTSVC_TEST_POSTGRES_URL (tests/run-all.sh starts a server and sets it); each test gets a
-fresh database copied from a template that the migrations built once per test process.
+fresh database copied from a template that the migrations built once per test process (a
+file copy on SQLite, CREATE DATABASE … TEMPLATE on PostgreSQL).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,10 +69,21 @@ def postgres_template(tmp_path_factory):
     _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file, made once per test process and copied for each test."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.sqlite3"
+    _migrate(f"sqlite:///{path}", folder)
+    return path
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path):
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'eventsvc.sqlite3'}"
+        path = tmp_path / "eventsvc.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         return
     template = request.getfixturevalue("postgres_template")
     name = f"evs_{uuid.uuid4().hex[:12]}"
@@ -104,9 +117,7 @@ def app_config(database_url, tmp_path, clock):
 @pytest.fixture
 def app(app_config):
     app = create_app(app_config)
-    with app.app_context():
-        if app.config["DATABASE_URL"].startswith("sqlite"):
-            upgrade()  # PostgreSQL databases arrive migrated, copied from the template
+    with app.app_context():  # the database arrives migrated, copied from a template
         yield app
         db.session.remove()
         db.engine.dispose()

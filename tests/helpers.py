@@ -1,7 +1,8 @@
-"""Small builders shared by the tests: they go through the public API, like a client would."""
+"""Small builders and checks shared by the tests: they go through the public API, like a client would."""
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from tests.conftest import T0
@@ -46,3 +47,18 @@ def registrations(client, event_id: int, status: str | None = None) -> list[dict
     response = client.get(f"/api/v1/admin/events/{event_id}/registrations{query}", headers=ADMIN)
     assert response.status_code == 200
     return response.get_json()
+
+
+def parts(message) -> dict:
+    """The leaf parts of an email, by content type."""
+    return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
+
+
+def wait_for(condition, seconds: float = 180, every: float = 0.1) -> None:
+    """Poll a condition that another process or thread makes true (not a stand-in for a clock)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(every)
+    raise TimeoutError("condition not met")

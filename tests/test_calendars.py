@@ -14,8 +14,7 @@ from icalendar import Calendar
 
 from eventsvc.scheduler.jobs import tick
 from tests.conftest import T0
-from tests.helpers import ADMIN, create_event, iso, register
-from tests.test_email_delivery import parts
+from tests.helpers import ADMIN, create_event, iso, parts, register
 
 
 def check_wire_format(raw: bytes) -> None:

@@ -9,8 +9,7 @@ from urllib.parse import unquote
 
 from eventsvc.scheduler.jobs import tick
 from tests.conftest import T0
-from tests.helpers import ADMIN, create_event, register
-from tests.test_email_delivery import parts
+from tests.helpers import ADMIN, create_event, parts, register
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 PNG = bytes.fromhex(

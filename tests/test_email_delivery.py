@@ -12,11 +12,7 @@ from sqlalchemy import select
 
 from eventsvc.scheduler.jobs import tick
 from tests.conftest import T0
-from tests.helpers import ADMIN, create_event, iso, register
-
-
-def parts(message):
-    return {part.get_content_type(): part for part in message.walk() if not part.is_multipart()}
+from tests.helpers import ADMIN, create_event, iso, parts, register
 
 
 def test_every_kind_has_the_required_headers_and_parts(mail_app, client, smtp):

@@ -1,0 +1,116 @@
+"""The core's single homes: the unit of work and its locks, the history of each registration,
+request ids, and a clear word when the schema is missing."""
+
+from __future__ import annotations
+
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from eventsvc import create_app
+from eventsvc.db import db, unit_of_work
+from eventsvc.domain.locking import lock_event
+from tests.helpers import ADMIN, create_event, register
+
+
+def test_history_records_who_did_what(app, client):
+    token = app.test_cli_runner().invoke(args=["create-token", "Servicestelle"]).output.strip()
+    office = {"Authorization": f"Bearer {token}"}
+    event = create_event(client, capacity=1)
+    first = register(client, event["id"], "first@example.org").get_json()
+    second = register(client, event["id"], "second@example.org").get_json()
+    assert client.delete(f"/api/v1/admin/registrations/{first['id']}", headers=office).status_code == 200
+    assert client.post(f"/api/v1/admin/registrations/{second['id']}/checkin", headers=office).status_code == 200
+
+    first_history = client.get(f"/api/v1/admin/registrations/{first['id']}/history", headers=ADMIN).get_json()
+    assert [(h["status"], h["reason"], h["by"], h["actor"]) for h in first_history] == [
+        ("confirmed", "registered", "participant", None),
+        ("cancelled", "organizer", "organizer", "Servicestelle"),
+    ]
+    second_history = client.get(f"/api/v1/admin/registrations/{second['id']}/history", headers=ADMIN).get_json()
+    assert [(h["status"], h["reason"], h["by"]) for h in second_history] == [
+        ("waitlisted", "registered", "participant"),
+        ("confirmed", "promoted", "system"),
+        ("confirmed", "checked_in", "organizer"),
+    ]
+    assert all(h["at"].endswith("+01:00") for h in second_history)  # in the event's time zone
+    listed = client.get(f"/api/v1/admin/events/{event['id']}/registrations", headers=ADMIN).get_json()
+    assert [(r["status"], r["cancel_reason"]) for r in listed] == [("cancelled", "organizer"), ("confirmed", None)]
+
+
+def test_history_needs_a_token_and_a_known_registration(client):
+    assert client.get("/api/v1/admin/registrations/1/history").status_code == 401
+    assert client.get("/api/v1/admin/registrations/99/history", headers=ADMIN).status_code == 404
+
+
+def test_a_participant_cancelling_is_recorded_as_the_participant(client):
+    event = create_event(client)
+    made = register(client, event["id"], "a@example.org").get_json()
+    assert client.delete(f"/api/v1/registrations/{made['token']}").get_json()["cancel_reason"] == "participant"
+    history = client.get(f"/api/v1/admin/registrations/{made['id']}/history", headers=ADMIN).get_json()
+    assert [(h["status"], h["by"]) for h in history] == [("confirmed", "participant"), ("cancelled", "participant")]
+
+
+def test_locks_are_taken_only_in_a_writing_unit_of_work(app, client):
+    event = create_event(client)
+    with pytest.raises(RuntimeError), unit_of_work(writes=False) as session:
+        lock_event(session, event["id"])
+    with unit_of_work() as session:
+        assert lock_event(session, event["id"]).id == event["id"]
+
+
+def test_a_rejected_request_changes_nothing(client):
+    """The unit of work rolls back everything a refused call did."""
+    event = create_event(client, capacity=1, waitlist=False)
+    register(client, event["id"], "a@example.org")
+    refused = register(client, event["id"], "b@example.org")
+    assert refused.status_code == 409 and refused.get_json()["code"] == "event_full"
+    listed = client.get(f"/api/v1/admin/events/{event['id']}/registrations", headers=ADMIN).get_json()
+    assert [r["email"] for r in listed] == ["a@example.org"]
+
+
+def test_on_sqlite_a_read_does_not_wait_for_a_writer(app, client):
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("SQLite's write lock; PostgreSQL readers never wait for writers")
+    event = create_event(client)
+    writer = sqlite3.connect(make_url(app.config["DATABASE_URL"]).database, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        reading = ThreadPoolExecutor(1).submit(client.get, f"/api/v1/events/{event['id']}")
+        assert reading.result(timeout=5).status_code == 200  # a writer's lock would hold it 30 s
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+
+
+def test_every_response_carries_a_request_id_and_problems_name_it(client):
+    response = client.get("/api/v1/events/999")
+    assert response.status_code == 404
+    assert response.headers["X-Request-ID"] and response.get_json()["request_id"] == response.headers["X-Request-ID"]
+    passed_on = client.get("/api/v1/events", headers={"X-Request-ID": "proxy-4711"})
+    assert passed_on.headers["X-Request-ID"] == "proxy-4711"
+    odd = client.get("/api/v1/events", headers={"X-Request-ID": "a b\x7f" + "x" * 100})
+    assert odd.headers["X-Request-ID"] != "a b\x7f" + "x" * 100
+
+
+def test_a_missing_schema_is_named_not_mistaken_for_load(tmp_path):
+    app = create_app(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}",
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "x",
+        }
+    )
+    client = app.test_client()
+    health = client.get("/healthz")
+    assert health.status_code == 503 and health.get_json()["code"] == "schema_missing"
+    assert "eventsvc db upgrade" in health.get_json()["detail"]
+    listed = client.get("/api/v1/events")
+    assert listed.status_code == 500 and listed.get_json()["code"] == "schema_missing"
+    result = app.test_cli_runner().invoke(args=["worker"])
+    assert result.exit_code != 0 and "eventsvc db upgrade" in result.output
+    with app.app_context():
+        db.engine.dispose()

@@ -1,0 +1,127 @@
+"""The pure helpers, on their own: no app, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from eventsvc.domain.documents import download_name
+from eventsvc.domain.durations import format_duration, parse_duration
+from eventsvc.domain.events import slugify
+from eventsvc.domain.rules import is_registration_open, looks_like_token
+from eventsvc.edges.csv import csv_cell
+from eventsvc.edges.web.views import same_site_path
+from eventsvc.links import Links
+from eventsvc.mail.addresses import AddressError, ascii_address
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("P7D", 604800), ("PT1H", 3600), ("P1DT12H", 129600), ("P1W", 604800), ("PT90M", 5400), ("PT0S", 0)],
+)
+def test_durations_parse(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["P", "PT", "P1Y", "P1M", "7D", "P-1D", "PT1.5H", "", "P1DT"])
+def test_durations_refuse_what_they_cannot_mean(text):
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("seconds", [0, 59, 3600, 86400, 129600, 604800, 90061])
+def test_durations_round_trip(seconds):
+    assert parse_duration(format_duration(seconds)) == seconds
+
+
+def test_slugs_spell_out_umlauts_and_drop_the_rest():
+    assert (
+        slugify("Fachtag Straßenverkehrsbehörden: Öffnung & Übergänge!")
+        == "fachtag-strassenverkehrsbehoerden-oeffnung-uebergaenge"
+    )
+    assert slugify("!!!") == "event"
+    assert len(slugify("x" * 500)) == 80
+
+
+@pytest.mark.parametrize(
+    ("value", "cell"),
+    [
+        (None, ""),
+        (True, "ja"),
+        (False, "nein"),
+        ("=HYPERLINK(1)", "'=HYPERLINK(1)"),
+        ("+49 30", "'+49 30"),
+        ("-1", "'-1"),
+        ("@SUM", "'@SUM"),
+        ("Stadt Musterstadt", "Stadt Musterstadt"),
+        (datetime(2026, 12, 3, 9, 30, tzinfo=UTC), "03.12.2026 09:30"),
+    ],
+)
+def test_csv_cells_are_plain_text_to_a_spreadsheet(value, cell):
+    assert csv_cell(value) == cell
+
+
+@pytest.mark.parametrize(
+    ("target", "result"),
+    [
+        ("/events/3", "/events/3"),
+        ("/r/abc?new=1", "/r/abc?new=1"),
+        ("//evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("/\\evil.example", "/"),
+        ("/\r\nx", "/"),
+        ("https://evil.example", "/"),
+        ("evil.example", "/"),
+        ("/ /x", "/"),
+    ],
+)
+def test_redirect_targets_stay_on_the_site(target, result):
+    assert same_site_path(target) == result
+
+
+def test_addresses_are_mailed_in_ascii():
+    assert ascii_address("user@bücher.example") == "user@xn--bcher-kva.example"
+    assert ascii_address("Eva.Muster@Example.org") == "Eva.Muster@Example.org"
+    for bad in ("jürgen@example.org", "no-at-sign", "@example.org", "a@"):
+        with pytest.raises(AddressError):
+            ascii_address(bad)
+
+
+def test_downloads_are_named_after_what_the_file_is():
+    assert download_name("evil.html", "application/pdf") == "evil.pdf"
+    assert download_name("Protokoll 2026.docx", "application/pdf") == "Protokoll 2026.pdf"
+    assert download_name(".hidden", "image/png") == "hidden.png"  # no hidden files on a desktop
+    assert download_name("", "application/zip") == "dokument.zip"
+
+
+def test_every_link_starts_with_the_base_url():
+    links = Links("https://events.example.org/")
+    assert [links.event(3), links.manage("t"), links.invite("t"), links.personal_feed("f"), links.download("d")] == [
+        "https://events.example.org/events/3",
+        "https://events.example.org/r/t",
+        "https://events.example.org/api/v1/registrations/t/invite.ics",
+        "https://events.example.org/feeds/f.ics",
+        "https://events.example.org/d/d",
+    ]
+
+
+def test_tokens_have_one_shape():
+    assert looks_like_token("abcdefghijklmnop_-0123456789")
+    assert not looks_like_token("\x00") and not looks_like_token("short") and not looks_like_token("a" * 101)
+
+
+class _Window:
+    def __init__(self, status, starts_at, opens=None, closes=None):
+        self.status, self.starts_at = status, starts_at
+        self.registration_opens_at, self.registration_closes_at = opens, closes
+
+
+def test_registration_is_open_from_opening_until_closing_or_the_start():
+    start = datetime(2026, 12, 3, 8, tzinfo=UTC)
+    before, after = datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 4, tzinfo=UTC)
+    assert is_registration_open(_Window("published", start), before)
+    assert not is_registration_open(_Window("published", start), after)
+    assert not is_registration_open(_Window("draft", start), before)
+    assert not is_registration_open(_Window("published", start, opens=datetime(2026, 12, 2, tzinfo=UTC)), before)
+    assert not is_registration_open(_Window("published", start, closes=datetime(2026, 11, 30, tzinfo=UTC)), before)
