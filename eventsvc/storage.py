@@ -37,7 +37,10 @@ class LocalStorage:
                     size += len(chunk)
             os.replace(partial, self.root / key)
         except OSError as error:
-            partial.unlink(missing_ok=True)
+            try:
+                partial.unlink(missing_ok=True)
+            except OSError:  # the folder itself is gone or not a folder: nothing was left there
+                pass
             raise StorageFull(str(error)) from error
         return key, size
 

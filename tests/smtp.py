@@ -15,17 +15,22 @@ from tests.processes import free_port
 
 class Recorder:
     """Accepts mail, or answers as `mode` says: ok, temporary (451), permanent (550), drop,
-    or hold (accepts only once `release` is set; `holding` is set while it waits)."""
+    or hold (accepts only once `release` is set; `holding` is set while it waits). With
+    `delay`, each message is answered that many seconds late: a slow mail server."""
 
     def __init__(self):
         self.mode = "ok"
+        self.delay = 0.0
         self.received: list[bytes] = []
+        self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TO) of each accepted message
         self.lock = threading.Lock()
         self.holding = threading.Event()
         self.release = threading.Event()
         self.received_one = threading.Event()  # set at each accepted message
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.mode == "hold":
             self.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
@@ -38,6 +43,7 @@ class Recorder:
             return "421 closing"
         with self.lock:
             self.received.append(envelope.original_content or envelope.content)
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         self.received_one.set()
         return "250 2.0.0 OK"
 

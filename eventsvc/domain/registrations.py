@@ -8,6 +8,7 @@ the registration's history in the same transaction. Waitlist positions are not s
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,7 +98,7 @@ def register(
         retry_after = standing.recent_oldest + REGISTRATIONS_PER_ADDRESS_WINDOW - now
         raise RateLimited(
             "This address was registered for the event too often; try again later.",
-            retry_after=max(1, int(retry_after.total_seconds()) + 1),
+            retry_after=max(1, math.ceil(retry_after.total_seconds())),
         )
     has_seat = standing.taken < rules.capacity
     if not has_seat and not rules.waitlist_enabled:

@@ -27,12 +27,20 @@ _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_DURATION = 366 * 86400
 
 
+# Half of a UTF-16 pair, which JSON's \ud800 escapes can produce: no database stores it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def one_line(value: str) -> None:
+    if _SURROGATE.search(value):
+        raise ma.ValidationError("Must be valid Unicode text.")
     if _CONTROL_ONE_LINE.search(value):
         raise ma.ValidationError("Must not contain control characters or line breaks.")
 
 
 def multi_line(value: str) -> None:
+    if _SURROGATE.search(value):
+        raise ma.ValidationError("Must be valid Unicode text.")
     if _CONTROL.search(value):
         raise ma.ValidationError("Must not contain control characters.")
 

@@ -129,7 +129,7 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
         email.attach(attachment)
     else:
         email = body
-    email["Subject"] = Header(subject, "utf-8")  # type: ignore[assignment]
+    email["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     email["From"] = _sender(settings.sender, event)
     email["To"] = address_header(_one_line(registration.name), registration.email, "To")  # type: ignore[assignment]
     if event.organizer_email:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Flask, request
@@ -57,10 +58,22 @@ def _require_json_body():
         return None
     mimetype = request.mimetype
     if mimetype == "application/json" or mimetype.endswith("+json"):
-        return None
+        return _refuse_unparsable_json()
     if mimetype == "multipart/form-data" and request.path.endswith("/documents"):
         return None
     return problem(415, "unsupported_media_type", "Send the body as application/json.")
+
+
+def _refuse_unparsable_json():
+    """Python's JSON parser raises ValueError for more than malformed text (an integer of more
+    than 4,300 digits, say), which the request parser does not expect: parse once here."""
+    try:
+        json.loads(request.get_data(cache=True))
+    except RecursionError:
+        return problem(400, "invalid_json", "The body is nested too deeply.")
+    except ValueError:
+        return problem(400, "invalid_json", "The body is not valid JSON.")
+    return None
 
 
 def too_deeply_nested(_error: RecursionError):
