@@ -9,7 +9,6 @@ from flask import Flask
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import BaseConverter, ValidationError
 
 from eventsvc import config, logs
 from eventsvc.db import db
@@ -18,23 +17,9 @@ from eventsvc.domain.errors import DomainError
 from eventsvc.edges import api as api_edge
 from eventsvc.edges import calendars, problems, security, web
 from eventsvc.edges.commands import register_commands
+from eventsvc.edges.converters import IdConverter
 from eventsvc.extensions import csrf, limiter, migrate
 from eventsvc.resources import resource_dir
-
-
-class IdConverter(BaseConverter):
-    """A database id: digits within a 32-bit integer, so no path can overflow a column."""
-
-    regex = r"\d{1,10}"
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= 2**31 - 1:
-            raise ValidationError()
-        return number
-
-    def to_url(self, value) -> str:
-        return str(value)
 
 
 def create_app(overrides: Optional[dict] = None) -> Flask:

@@ -98,12 +98,24 @@ def http_problem(error: HTTPException) -> Response:
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api, answering every HTTP error as a problem document."""
+    """flask-smorest's Api, answering every HTTP error as a problem document, and saying so
+    in the OpenAPI document."""
 
     ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException) -> Response:
         return http_problem(error)
+
+    def _register_responses(self) -> None:
+        """The error responses every operation refers to, as application/problem+json."""
+        for status in HTTPStatus:
+            if status >= 400:
+                self.spec.components.response(status.name, _problem_response(status.phrase), lazy=True)
+        self.spec.components.response("DEFAULT_ERROR", _problem_response("Default error response"), lazy=True)
+
+
+def _problem_response(description: str) -> dict:
+    return {"description": description, "content": {PROBLEM_MIMETYPE: {"schema": "ProblemSchema"}}}
 
 
 def _flatten_locations(messages: dict) -> dict:

@@ -19,35 +19,40 @@ from eventsvc.mail.addresses import AddressError, ascii_address
 
 LANGUAGES = ("de", "en")
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Characters a text field may hold: no control characters (a line break only where the
+# field has several lines) and no half of a UTF-16 pair (JSON's \ud800 escapes can make one;
+# no database stores it). Written as patterns, so that the OpenAPI document states them.
+_ONE_LINE_CHAR = r"[^\x00-\x1f\x7f-\x9f]"
+_MULTI_LINE_CHAR = r"[^\x00-\x08\x0b-\x1f\x7f-\x9f]"
+_VISIBLE_CHAR = r"[^\s\x00-\x1f\x7f-\x9f]"
+# Half of a UTF-16 pair is checked apart from the patterns: not every regex engine that
+# reads the OpenAPI document can name one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_ONE_LINE_ERROR = "Must not contain control characters or line breaks."
+_MULTI_LINE_ERROR = "Must not contain control characters."
+
+
+def _text_pattern(allowed: str, required: bool) -> str:
+    """Only `allowed` characters; with `required`, at least one that is not white space."""
+    return f"^{allowed}*{_VISIBLE_CHAR}{allowed}*$" if required else f"^{allowed}*$"
+
+
 # Beyond these, date arithmetic (reminder offsets, feeds) would leave datetime's range.
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_DURATION = 366 * 86400
 
 
-# Half of a UTF-16 pair, which JSON's \ud800 escapes can produce: no database stores it.
-_SURROGATE = re.compile("[\ud800-\udfff]")
+# A required one-line text such as a title, for documents written by hand.
+TITLE_PATTERN = _text_pattern(_ONE_LINE_CHAR, True)
 
 
-def one_line(value: str) -> None:
+def whole_characters(value: str) -> None:
     if _SURROGATE.search(value):
         raise ma.ValidationError("Must be valid Unicode text.")
-    if _CONTROL_ONE_LINE.search(value):
-        raise ma.ValidationError("Must not contain control characters or line breaks.")
 
 
-def multi_line(value: str) -> None:
-    if _SURROGATE.search(value):
-        raise ma.ValidationError("Must be valid Unicode text.")
-    if _CONTROL.search(value):
-        raise ma.ValidationError("Must not contain control characters.")
-
-
-def not_blank(value: str) -> None:
-    if not value.strip():
-        raise ma.ValidationError("Must not be blank.")
+one_line = validate.Regexp(_text_pattern(_ONE_LINE_CHAR, False), error=_ONE_LINE_ERROR)
 
 
 def in_range(value: datetime) -> None:
@@ -76,12 +81,14 @@ def Email(**kwargs) -> fields.Email:
 
 
 def Text(max_length: int, required: bool = False, lines: str = "one", **kwargs) -> fields.String:
+    allowed, error = (_ONE_LINE_CHAR, _ONE_LINE_ERROR) if lines == "one" else (_MULTI_LINE_CHAR, _MULTI_LINE_ERROR)
     validators: list[Callable[[Any], Any]] = [
         validate.Length(min=1 if required else 0, max=max_length),
-        one_line if lines == "one" else multi_line,
+        validate.Regexp(
+            _text_pattern(allowed, required), error=error if not required else error + " Must not be blank."
+        ),
+        whole_characters,
     ]
-    if required:
-        validators.append(not_blank)
     return fields.String(required=required, validate=validators, **kwargs)
 
 
@@ -260,7 +267,12 @@ class OutboxMessageSchema(ma.Schema):
 
 class DocumentLinkSchema(ma.Schema):
     title = Text(200, required=True)
-    url = fields.Url(required=True, schemes={"http", "https"}, validate=validate.Length(max=2000))
+    url = fields.Url(
+        required=True,
+        schemes={"http", "https"},
+        validate=[validate.Length(max=2000), validate.Regexp(r"^https?://[^\s\x00-\x1f\x7f-\x9f]+$")],
+        metadata={"format": "uri"},
+    )
 
 
 class DocumentUploadSchema(ma.Schema):

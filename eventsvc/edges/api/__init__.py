@@ -12,6 +12,8 @@ from eventsvc.db import is_lost_connection_or_lock_timeout, unit_of_work
 
 # Importing these modules attaches their routes to the blueprints registered below.
 from eventsvc.edges.api import admin_tokens, documents, events, outbox, registrations  # noqa: F401
+from eventsvc.edges.api.openapi import ErrorResponses
+from eventsvc.edges.converters import IdConverter, id_parameter_schema
 from eventsvc.edges.problems import ProblemApi, problem
 from eventsvc.extensions import csrf
 from eventsvc.schema import schema_state
@@ -30,8 +32,14 @@ def register(app: Flask) -> ProblemApi:
         OPENAPI_JSON_PATH="openapi.json",
     )
     api = ProblemApi(
-        app, spec_kwargs={"components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}}}
+        spec_kwargs={
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "servers": [{"url": "/", "description": "this service (EVENTSVC_BASE_URL)"}],
+            "extra_plugins": [ErrorResponses()],
+        }
     )
+    api.register_converter(IdConverter, id_parameter_schema)
+    api.init_app(app)
     app.register_blueprint(documents.downloads)
     for blueprint in (events.public, registrations.public, events.admin):
         api.register_blueprint(blueprint)

@@ -22,6 +22,7 @@ from eventsvc.edges.common import now
 from eventsvc.edges.csv import csv_response
 from eventsvc.edges.problems import problem
 from eventsvc.edges.schemas import (
+    TITLE_PATTERN,
     DeliveryReportSchema,
     DocumentLinkSchema,
     DocumentOutSchema,
@@ -67,9 +68,10 @@ def _summary_dict(summary: document_service.DocumentSummary) -> dict:
                 "schema": {
                     "type": "object",
                     "required": ["file", "title"],
+                    "additionalProperties": False,
                     "properties": {
                         "file": {"type": "string", "format": "binary"},
-                        "title": {"type": "string", "maxLength": 200},
+                        "title": {"type": "string", "minLength": 1, "maxLength": 200, "pattern": TITLE_PATTERN},
                     },
                 }
             },

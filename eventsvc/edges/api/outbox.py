@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import current_app
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from eventsvc.mail.compose import message_id
 
 
 @admin.route("/outbox", methods=["GET"])
-@admin.arguments(OutboxQuerySchema, location="query")
+@admin.arguments(OutboxQuerySchema, location="query", unknown=ma.RAISE)
 @admin.response(200, OutboxMessageSchema(many=True))
 @admin.doc(security=SECURITY)
 def list_outbox(query: dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
@@ -81,9 +82,20 @@ def cancel(token: str):
 
 
 @admin.route("/events/<id:event_id>/registrations", methods=["GET"])
-@admin.arguments(RegistrationListQuerySchema, location="query")
+@admin.arguments(RegistrationListQuerySchema, location="query", unknown=ma.RAISE)
 @admin.response(200, AdminRegistrationSchema(many=True))
-@admin.doc(security=SECURITY)
+@admin.doc(
+    security=SECURITY,
+    responses={
+        "200": {
+            "description": "The registrations; with `?format=csv`, a spreadsheet",
+            "content": {
+                "application/json": {"schema": AdminRegistrationSchema(many=True)},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
 def list_for_event(query: dict, event_id: int):
     """All registrations of an event in registration order; `?format=csv` for a spreadsheet."""
     with unit_of_work(writes=False) as session:
