@@ -125,3 +125,13 @@ def test_registration_is_open_from_opening_until_closing_or_the_start():
     assert not is_registration_open(_Window("draft", start), before)
     assert not is_registration_open(_Window("published", start, opens=datetime(2026, 12, 2, tzinfo=UTC)), before)
     assert not is_registration_open(_Window("published", start, closes=datetime(2026, 11, 30, tzinfo=UTC)), before)
+
+
+def test_the_access_log_leaves_tokens_out():
+    from eventsvc.access_log import redact
+
+    token = "Xy3_abcdefghijklmnopqrstuvwxyz0123456789-_"
+    assert redact(f"GET /r/{token} HTTP/1.1") == "GET /r/… HTTP/1.1"
+    assert redact(f"/api/v1/registrations/{token}/invite.ics") == "/api/v1/registrations/…/invite.ics"
+    assert redact(f"/feeds/{token}.ics") == "/feeds/….ics" and redact(f"/d/{token}") == "/d/…"
+    assert redact("/events/12") == "/events/12"

@@ -79,6 +79,8 @@ class Registration(Model):
             postgresql_where=text(f"status IN ({sql_list(LIVE)})"),
         ),
         Index("ix_registrations_event_status", "event_id", "status", "id"),
+        # An address's registrations: its feed, and how often it registered for an event lately.
+        Index("ix_registrations_address", "email_normalized", "event_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,7 +88,7 @@ class Registration(Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
-    email_normalized: Mapped[str] = mapped_column(String(254), index=True)
+    email_normalized: Mapped[str] = mapped_column(String(254))
     organization: Mapped[Optional[str]] = mapped_column(String(200))
     role: Mapped[Optional[str]] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="de")

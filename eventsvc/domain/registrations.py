@@ -23,8 +23,9 @@ from eventsvc.domain.history import BY_PARTICIPANT, BY_SYSTEM, Actor
 from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import (
-    SEATS_TAKEN,
-    WAITING,
+    HOLDS_SEAT,
+    IS_WAITING,
+    count_of_event,
     is_public,
     is_registration_open,
     looks_like_token,
@@ -95,7 +96,9 @@ def register(
         _send_already_registered_notice(session, existing, now)
         return Registered(existing.id, existing.token, existing.status, None, already_registered=True)
     if standing.recent >= REGISTRATIONS_PER_ADDRESS:
-        retry_after = standing.recent_oldest + REGISTRATIONS_PER_ADDRESS_WINDOW - now
+        retry_after = (
+            _oldest_recent(session, event_id, normalize_email(email), now) + REGISTRATIONS_PER_ADDRESS_WINDOW - now
+        )
         raise RateLimited(
             "This address was registered for the event too often; try again later.",
             retry_after=max(1, math.ceil(retry_after.total_seconds())),
@@ -149,20 +152,31 @@ def _standing(session: Session, event_id: int, email_normalized: str, now: datet
     )
 
 
+def _oldest_recent(session: Session, event_id: int, email_normalized: str, now: datetime) -> datetime:
+    """When the oldest of the address's registrations within the window was made: the window
+    frees a place once that one is older than the window."""
+    return (
+        session.connection()
+        .execute(
+            select(func.min(Registration.created_at)).where(_RECENT),
+            {"event_id": event_id, "email": email_normalized, "since": now - REGISTRATIONS_PER_ADDRESS_WINDOW},
+        )
+        .scalar_one()
+    )
+
+
 _REGISTRATIONS = Registration.__table__.c
-_OF_EVENT = Registration.event_id == bindparam("event_id")
 _OF_ADDRESS = (Registration.event_id == bindparam("event_id")) & (Registration.email_normalized == bindparam("email"))
 _RECENT = _OF_ADDRESS & (Registration.created_at > bindparam("since", type_=Registration.created_at.type))
 _STANDING = select(
-    select(SEATS_TAKEN).where(_OF_EVENT).scalar_subquery().label("taken"),
-    select(WAITING).where(_OF_EVENT).scalar_subquery().label("waiting"),
+    count_of_event(bindparam("event_id"), HOLDS_SEAT).label("taken"),
+    count_of_event(bindparam("event_id"), IS_WAITING).label("waiting"),
     select(Registration.id)
     .where(_OF_ADDRESS, Registration.status.in_(LIVE))
     .limit(1)
     .scalar_subquery()
     .label("live_id"),
     select(func.count()).select_from(Registration).where(_RECENT).scalar_subquery().label("recent"),
-    select(func.min(Registration.created_at)).where(_RECENT).scalar_subquery().label("recent_oldest"),
     select(Registration.feed_token)
     .where(Registration.email_normalized == bindparam("email"))
     .order_by(Registration.id)
@@ -240,7 +254,7 @@ def check_in(session: Session, registration_id: int, attended: bool, now: dateti
 
 
 def seats_taken(session: Session, event_id: int) -> int:
-    return int(session.scalar(select(SEATS_TAKEN).where(Registration.event_id == event_id)) or 0)
+    return int(session.scalar(select(count_of_event(event_id, HOLDS_SEAT))) or 0)
 
 
 def list_for_event(

@@ -25,10 +25,19 @@ class Occupancy:
     waitlist_length: int
 
 
-# The two counts, as SQL over one event's registrations; the hot path and every listing
-# use these same expressions.
-SEATS_TAKEN = func.coalesce(func.sum(case((Registration.status.in_(SEAT_HOLDING), 1), else_=0)), 0)
-WAITING = func.coalesce(func.sum(case((Registration.status == WAITLISTED, 1), else_=0)), 0)
+# Which registrations hold a seat and which wait, as SQL conditions: every count below is
+# made from these two.
+HOLDS_SEAT = Registration.status.in_(SEAT_HOLDING)
+IS_WAITING = Registration.status == WAITLISTED
+# Both counts over many events at once (GROUP BY event), for listings.
+SEATS_TAKEN = func.coalesce(func.sum(case((HOLDS_SEAT, 1), else_=0)), 0)
+WAITING = func.coalesce(func.sum(case((IS_WAITING, 1), else_=0)), 0)
+
+
+def count_of_event(event_id: ColumnElement[int] | int, condition: ColumnElement[bool]):
+    """How many of one event's registrations meet `condition`, as a scalar subquery: a range
+    of the (event, status) index, however many registrations the event has."""
+    return select(func.count()).where(Registration.event_id == event_id, condition).scalar_subquery()
 
 
 def occupancy(session: Session, event_ids: list[int]) -> dict[int, Occupancy]:

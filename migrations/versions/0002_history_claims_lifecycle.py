@@ -47,6 +47,8 @@ def upgrade():
                             postgresql_where=sa.text(LIVE_BEFORE))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
                               sqlite_where=sa.text(LIVE_NOW), postgresql_where=sa.text(LIVE_NOW))
+        batch_op.drop_index('ix_registrations_email_normalized')
+        batch_op.create_index('ix_registrations_address', ['email_normalized', 'event_id', 'created_at'], unique=False)
     op.execute("UPDATE registrations SET cancel_reason = 'participant' WHERE status = 'cancelled'")
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
@@ -85,6 +87,8 @@ def downgrade():
         batch_op.drop_column('claimed_by')
     op.execute("UPDATE registrations SET status = 'cancelled' WHERE status = 'offered'")
     with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.drop_index('ix_registrations_address')
+        batch_op.create_index('ix_registrations_email_normalized', ['email_normalized'], unique=False)
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_NOW),
                             postgresql_where=sa.text(LIVE_NOW))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
