@@ -1,6 +1,7 @@
 """The subscription feed under load: /calendar.ics with 1,000 published events, against a
 static file of the same bytes served by the same app and gunicorn (2 workers), and the 304
-path (a client that sends If-None-Match). Target: feed/static >= 0.5.
+path (a client that sends If-None-Match), which should be the cheapest answer the service
+gives: it is compared with the health check and a 404. Target: feed/static >= 0.5.
 
     python benchmarks/calendar_feed.py [--events 1000] [--requests 3000] [--clients 20]
 """
@@ -59,6 +60,9 @@ def main() -> None:
                 feed = fire([("GET", url_feed, {})] * args.requests, args.clients)
                 plain = fire([("GET", url_static, {})] * args.requests, args.clients)
                 cached = fire([("GET", url_feed, {"headers": {"If-None-Match": etag}})] * args.requests, args.clients)
+                # The cheapest answers beside it: the health check (one query) and a 404.
+                health = fire([("GET", f"{base}/healthz", {})] * args.requests, args.clients)
+                missing = fire([("GET", f"{base}/api/v1/events/999999", {})] * args.requests, args.clients)
             assert set(feed["statuses"]) == {200} and set(cached["statuses"]) == {304}
             print(
                 f"{backend}: /calendar.ics with {args.events} events ({len(first.content) / 1024:.0f} KiB), "
@@ -67,6 +71,8 @@ def main() -> None:
             show("feed (cached body)", feed)
             show("static file, same bytes", plain)
             show("feed, If-None-Match -> 304", cached)
+            show("GET /healthz", health)
+            show("GET an unknown event (404)", missing)
             print(f"  ratio feed/static            {feed['rps'] / plain['rps']:.2f}   (target >= 0.5)")
 
 

@@ -25,3 +25,19 @@ def event_when(starts: datetime, ends: datetime, tz: str, language: str) -> str:
         return f"{day}, {start_time}–{end_time}{suffix}"
     end_day = format_date(ends, date_format, locale=language)
     return f"{day}, {start_time}{suffix} – {end_day}, {end_time}{suffix}"
+
+
+# German names of the zone abbreviations people here know; others are shown as they are.
+_GERMAN_ZONE_NAMES = {"CET": "MEZ", "CEST": "MESZ"}
+HOME_ZONE = "Europe/Berlin"
+
+
+def zone_note(starts: datetime, tz: str, language: str) -> str:
+    """What to add to a time so that nobody misreads it: nothing for the association's own
+    zone, else the zone's abbreviation at that date (in German MEZ/MESZ for CET/CEST)."""
+    if tz == HOME_ZONE:
+        return ""
+    abbreviation = starts.astimezone(ZoneInfo(tz)).tzname() or tz
+    if language == "de":
+        abbreviation = _GERMAN_ZONE_NAMES.get(abbreviation, abbreviation)
+    return f" ({abbreviation})"

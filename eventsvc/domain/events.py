@@ -17,7 +17,7 @@ from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.registrations import promote_waitlisted
-from eventsvc.domain.rules import in_public_feed, is_public, listed_publicly
+from eventsvc.domain.rules import feed_cutoff, in_public_feed, is_public, listed_publicly
 from eventsvc.domain.statuses import CONFIRMED, WAITLISTED, EventStatus
 
 DEFAULT_REMINDERS = [7 * 86400, 86400]
@@ -115,7 +115,9 @@ def list_events(session: Session, now: datetime, public: bool) -> list[Event]:
 
 
 def feed_events(session: Session, now: datetime) -> list[Event]:
-    return list(session.scalars(select(Event).where(in_public_feed(now)).order_by(Event.starts_at, Event.id)))
+    return list(
+        session.scalars(select(Event).where(in_public_feed(feed_cutoff(now))).order_by(Event.starts_at, Event.id))
+    )
 
 
 _RULE_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at", "status")

@@ -49,7 +49,9 @@ def invite(event: Event, registration: Registration, method: str, sequence: int,
     head, tail = _shared_part(EventFacts.of(event), method, sequence, context.organizer_email, context.event_url)
     personal = VEvent()
     personal.add("dtstamp", context.stamp)
-    personal.add("description", _description(event, context.manage_url))
+    description = _description(event, context.manage_url)
+    if description:
+        personal.add("description", description)
     personal.add("attendee", _attendee(registration, method))
     lines = personal.to_ical()
     return head + lines[len(_BEGIN) : -len(_END)] + tail
@@ -95,9 +97,9 @@ def _shared_part(facts: EventFacts, method: str, sequence: int, organizer_email:
     """The invite up to where the personal lines go, and from there to the end."""
     calendar = _calendar(method)
     vevent = _vevent(facts, sequence, None, url)
+    # A CANCEL to one participant (RFC 5546 §3.2.5) removes them, not the event: its STATUS
+    # stays what it is, CANCELLED only when the event itself is.
     vevent.add("organizer", _organizer(facts, organizer_email))
-    if method == CANCEL:
-        vevent["status"] = "CANCELLED"
     calendar.add_component(vevent)
     serialised = calendar.to_ical()
     cut = serialised.index(_END)
@@ -132,7 +134,8 @@ def feed(
     calendar.add("x-published-ttl", "PT1H")
     for event in events:
         vevent = _vevent(event, event.sequence, event.changed_at, url_for_event(event))
-        vevent.add("description", _description(event, None))
+        if event.description:
+            vevent.add("description", _description(event, None))
         vevent.add("organizer", _organizer(event, organizer_fallback))
         calendar.add_component(vevent)
     return calendar

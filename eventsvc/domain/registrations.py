@@ -198,8 +198,10 @@ def cancel(session: Session, registration: Registration, now: datetime, by: Acto
     _set_cancelled(session, registration, reason, by, now)
     if had_seat:
         # The CANCEL removes the event from this person's calendar; its SEQUENCE must be
-        # higher than the invite they hold, and a later invite higher again.
+        # higher than the invite they hold, and a later invite higher again. Feeds carry
+        # SEQUENCE too, so their LAST-MODIFIED moves with it.
         event.sequence += 1
+        event.changed_at = now
         outbox.enqueue(session, outbox.CANCELLED, registration, now, {"sequence": event.sequence})
         session.flush()
         promote_waitlisted(session, event, now)

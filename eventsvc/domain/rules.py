@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional, Protocol
+from typing import Any, Optional, Protocol
 
 from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
@@ -95,11 +95,16 @@ def listed_publicly(now: datetime) -> ColumnElement[bool]:
     return (Event.status == EventStatus.PUBLISHED.value) & (Event.ends_at > now)
 
 
-def in_public_feed(now: datetime) -> ColumnElement[bool]:
-    """The calendar feed: published events, and cancelled ones for a while so that
-    subscribers see them go."""
+def feed_cutoff(now: datetime) -> datetime:
+    """Events cancelled before this have left the public feed."""
+    return now - CANCELLED_VISIBLE_FOR
+
+
+def in_public_feed(cutoff: Any) -> ColumnElement[bool]:
+    """The calendar feed: published events, and cancelled ones for a while (cancelled after
+    `cutoff`, see feed_cutoff) so that subscribers see them go."""
     return (Event.status == EventStatus.PUBLISHED.value) | (
-        (Event.status == EventStatus.CANCELLED.value) & (Event.cancelled_at > now - CANCELLED_VISIBLE_FOR)
+        (Event.status == EventStatus.CANCELLED.value) & (Event.cancelled_at > cutoff)
     )
 
 

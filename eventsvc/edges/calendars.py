@@ -16,7 +16,7 @@ from email.utils import parseaddr
 from typing import Optional
 
 from flask import Flask, Response, current_app, request
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
@@ -24,7 +24,7 @@ from eventsvc.domain import invites
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.errors import InvalidState, NotFound
 from eventsvc.domain.models import Event
-from eventsvc.domain.rules import in_public_feed, is_public
+from eventsvc.domain.rules import feed_cutoff, in_public_feed, is_public
 from eventsvc.domain.statuses import CANCELLED, WAITLISTED, EventStatus
 from eventsvc.edges.common import links, now
 
@@ -83,14 +83,17 @@ def _not_modified(etag: str, last_modified: Optional[datetime]) -> bool:
     return bool(since and last_modified and last_modified.replace(microsecond=0) <= since)
 
 
+# Changes whenever the feed's content would: an event added, changed, cancelled, or gone
+# from it. Built once: it runs for every poll of every subscribed calendar.
+_FEED_SUMMARY = select(func.count(), func.max(Event.changed_at), func.sum(Event.id), func.sum(Event.sequence)).where(
+    in_public_feed(bindparam("cutoff", type_=Event.cancelled_at.type))
+)
+
+
 def public_feed() -> Response:
     moment = now()
     with unit_of_work(writes=False) as session:
-        summary = session.execute(
-            select(func.count(), func.max(Event.changed_at), func.sum(Event.id), func.sum(Event.sequence)).where(
-                in_public_feed(moment)
-            )
-        ).one()
+        summary = session.connection().execute(_FEED_SUMMARY, {"cutoff": feed_cutoff(moment)}).one()
         key = (tuple(summary), links().base, _organizer_fallback())
         etag = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
         last = summary[1]
@@ -140,7 +143,7 @@ def invite_ics(token: str) -> Response:
                 organizer_email=event.organizer_email or _organizer_fallback(),
                 event_url=links().event(event.id),
                 manage_url=links().manage(registration.token),
-                stamp=event.changed_at,
+                stamp=now(),  # made now: never older than an invite the person was emailed
             ),
         )
         changed = event.changed_at

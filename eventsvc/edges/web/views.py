@@ -20,14 +20,26 @@ from eventsvc.edges.common import links, now
 from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
 from eventsvc.extensions import limiter
-from eventsvc.formatting import event_when
+from eventsvc.formatting import event_when, zone_note
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
 
 @pages.app_template_filter("when")
 def when_filter(event) -> str:
-    return event_when(event.starts_at, event.ends_at, event.timezone, str(get_locale()))
+    language = str(get_locale())
+    return event_when(event.starts_at, event.ends_at, event.timezone, language) + zone_note(
+        event.starts_at, event.timezone, language
+    )
+
+
+def phase(event, moment) -> str:
+    """Where an event stands for a participant: cancelled, over, under way, or ahead."""
+    if event.status == EventStatus.CANCELLED.value:
+        return "cancelled"
+    if event.ends_at <= moment:
+        return "over"
+    return "started" if event.starts_at <= moment else "ahead"
 
 
 @pages.app_context_processor
@@ -83,7 +95,9 @@ def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
             closed = _("Die Veranstaltung ist ausgebucht.")
         else:
             closed = None
-        return render_template("event.html", event=event, occupancy=counts, form=form, closed=closed), status
+        return render_template(
+            "event.html", event=event, occupancy=counts, form=form, closed=closed, phase=phase(event, moment)
+        ), status
 
 
 @pages.get("/events/<id:event_id>")
@@ -186,6 +200,7 @@ def manage(token: str):
         )
         return render_template(
             "manage.html",
+            phase=phase(registration.event, now()),
             registration=registration,
             event=registration.event,
             position=waitlist_position(db_session, registration),
@@ -198,13 +213,16 @@ def manage(token: str):
 @pages.route("/r/<token>/cancel", methods=["GET", "POST"])
 def cancel(token: str):
     form = ConfirmForm()
-    if request.method == "POST" and form.validate_on_submit():
-        with unit_of_work() as db_session:
-            registration_service.cancel(db_session, _load_registration(db_session, token), now())
-        return redirect(url_for("pages.manage", token=token), code=303)
     with unit_of_work(writes=False) as db_session:
         registration = _load_registration(db_session, token)
-        return render_template("cancel.html", registration=registration, event=registration.event, form=form)
+        stage = phase(registration.event, now())
+        if request.method != "POST" or stage != "ahead" or not form.validate_on_submit():
+            return render_template(
+                "cancel.html", registration=registration, event=registration.event, form=form, phase=stage
+            )
+    with unit_of_work() as db_session:
+        registration_service.cancel(db_session, _load_registration(db_session, token), now())
+    return redirect(url_for("pages.manage", token=token), code=303)
 
 
 def render_error(status: int):
