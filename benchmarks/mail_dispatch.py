@@ -107,17 +107,7 @@ def seed_events(events: int, per_event: int, starts: datetime, emails_too: bool)
             db.session.execute(
                 insert(OutboxMessage),
                 [
-                    {
-                        "kind": outbox.CONFIRMATION,
-                        "event_id": event_id,
-                        "registration_id": rid,
-                        "recipient": f"p{e}-{n}@example.org",
-                        "params": {"sequence": 0},
-                        "status": "queued",
-                        "attempts": 0,
-                        "next_attempt_at": NOW,
-                        "created_at": NOW,
-                    }
+                    outbox.new_row(outbox.CONFIRMATION, event_id, rid, f"p{e}-{n}@example.org", 0, NOW)
                     for n, rid in enumerate(ids)
                 ],
             )
@@ -169,7 +159,7 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
                     row.params,
                     row.attempts,
                     row.created_at,
-                    f"<{row.id}@bench>",
+                    row.message_key,
                 ),
                 settings,
                 env,
@@ -177,6 +167,7 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
             )
             for row in rows
         ]
+        rendered = list(zip(rendered, [row.recipient for row in rows], strict=True))
         db.session.rollback()
     results = []
     for _ in range(rounds):
@@ -187,7 +178,7 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
                     attempts=0,
                     next_attempt_at=NOW,
                     lease_expires_at=None,
-                    message_id=None,
+                    claimed_by=None,
                     sent_at=None,
                 )
             )
@@ -195,8 +186,8 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
         with Sink() as raw_sink:
             started = time.perf_counter()
             with smtplib.SMTP("127.0.0.1", raw_sink.port) as client:
-                for message in rendered:
-                    client.send_message(message)
+                for message, recipient in rendered:
+                    client.send_message(message, from_addr="noreply@eventsvc.invalid", to_addrs=[recipient])
             raw_seconds = time.perf_counter() - started
         with Sink() as outbox_sink:
             app.config["MAIL_PORT"] = outbox_sink.port

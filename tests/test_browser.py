@@ -204,3 +204,66 @@ def test_past_events_and_missing_pages_are_accessible_too(client, live, page, cl
     response = page.goto(f"{live}/r/kein-gueltiger-link")
     assert response.status == 404 and page.get_by_role("heading", name="Seite nicht gefunden").is_visible()
     check_accessibility(page)
+
+
+def test_long_compound_words_fit_a_phone(client, live, browser, request):
+    event = create_event(
+        client,
+        title="Fortbildung für Straßenverkehrsbehörden und Personenstandsrechtsänderungsgesetzanwendende",
+        location="Kreisverwaltungsreferatsdienstgebäude, Straßenverkehrsbehördenzentrale 1",
+    )
+    context = browser.new_context(locale="de-DE", viewport={"width": 375, "height": 740})
+    phone = context.new_page()
+    try:
+        for path in ("/", f"/events/{event['id']}"):
+            phone.goto(live + path)
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 375, path
+        screenshot(phone, request, "telefon-lange-woerter")
+    finally:
+        context.close()
+
+
+def test_a_rejected_form_says_so_in_the_title_and_takes_focus(client, live, page, request):
+    event = create_event(client)
+    page.goto(f"{live}/events/{event['id']}")
+    page.get_by_label("Name", exact=False).first.fill("Clara Chen")
+    page.get_by_role("button", name="Verbindlich anmelden").click()
+    assert page.title().startswith("Fehler:")
+    assert page.evaluate("document.activeElement.id") == "form-errors"
+    fill_form(page, "Clara Chen", "clara@example.org")
+    page.get_by_role("button", name="Verbindlich anmelden").click()
+    assert page.title().startswith("Anmeldung bestätigt")
+
+
+def test_cancelled_and_past_events_say_what_they_are(client, live, page, request, clock):
+    from datetime import timedelta
+
+    cancelled = create_event(client, title="Abgesagter Fachtag", capacity=1)
+    register(client, cancelled["id"], "a@example.org")
+    client.post(f"/api/v1/admin/events/{cancelled['id']}/cancel", headers={"Authorization": "Bearer test-admin-token"})
+    page.goto(f"{live}/events/{cancelled['id']}")
+    assert page.title().startswith("Abgesagt:") and page.locator("h1").inner_text().startswith("Abgesagt:")
+    assert "ausgebucht" not in page.content() and "Plätze" not in page.content()
+    assert [link.inner_text() for link in page.locator("a[href$='.ics']").all()] == [
+        "Absage als Kalenderdatei (.ics): entfernt den Termin aus Ihrem Kalender",
+        "Alle Veranstaltungen als Kalender-Abonnement",
+    ]
+    check_accessibility(page)
+    screenshot(page, request, "abgesagt")
+    past = create_event(client, title="Vergangener Fachtag")
+    made = register(client, past["id"], "b@example.org").get_json()
+    clock.advance(timedelta(days=40))
+    page.goto(f"{live}/events/{past['id']}")
+    assert "hat bereits stattgefunden" in page.content() and "Plätze frei" not in page.content()
+    page.goto(made["manage_url"].replace("https://events.example.org", live))
+    assert page.get_by_role("link", name="Anmeldung stornieren").count() == 0
+    check_accessibility(page)
+
+
+def test_the_api_documentation_runs_from_the_service_itself(live, page):
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(live + "/docs/api")
+    page.locator(".opblock").first.wait_for(timeout=15000)
+    assert page.locator(".opblock").count() >= 20
+    assert all(url.startswith(live) or url.startswith("data:") for url in requested)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -135,3 +136,25 @@ def test_the_access_log_leaves_tokens_out():
     assert redact(f"/api/v1/registrations/{token}/invite.ics") == "/api/v1/registrations/…/invite.ics"
     assert redact(f"/feeds/{token}.ics") == "/feeds/….ics" and redact(f"/d/{token}") == "/d/…"
     assert redact("/events/12") == "/events/12"
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_focus_ring_shows_on_every_background_of_the_pages():
+    from pathlib import Path
+
+    css = (Path(__file__).parent.parent / "eventsvc/edges/web/static/style.css").read_text()
+    rule = re.search(r":focus-visible \{([^}]*)\}", css).group(1)
+    ring = re.findall(r"#[0-9a-fA-F]{6}", rule)
+    backgrounds = ["#ffffff", "#f3f5f8", "#083563", "#0b4a8b", "#eef6ee"]  # page, panels, header, buttons, notices
+    for background in backgrounds:
+        assert max(_contrast(colour, background) for colour in ring) >= 3, background

@@ -64,6 +64,12 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
         name in changes and changes[name] != getattr(event, name) for name in SCHEDULE_FIELDS
     )
     changed = any(changes[name] != getattr(event, name) for name in changes)
+    # What participants are told changed (the email compares it with the event when sent).
+    previous = {
+        "starts_at": event.starts_at.isoformat(),
+        "ends_at": event.ends_at.isoformat(),
+        "location": event.location,
+    }
     for name, value in changes.items():
         setattr(event, name, value)
     if changed:
@@ -71,7 +77,9 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
     if moved:
         event.sequence += 1
         for registration in _registrations(session, event.id, CONFIRMED):
-            outbox.enqueue(session, outbox.EVENT_UPDATED, registration, now, {"sequence": event.sequence})
+            outbox.enqueue(
+                session, outbox.EVENT_UPDATED, registration, now, {"sequence": event.sequence, "previous": previous}
+            )
     if "capacity" in changes and event.status == EventStatus.PUBLISHED.value:
         promote_waitlisted(session, event, now)
     session.flush()

@@ -33,6 +33,7 @@ from typing import Optional
 from zoneinfo import ZoneInfo
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import invites, outbox
@@ -40,7 +41,7 @@ from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.outbox import Claimed
 from eventsvc.domain.statuses import CONFIRMED, EventStatus
-from eventsvc.formatting import event_when
+from eventsvc.formatting import event_when, zone_note
 from eventsvc.links import Links
 from eventsvc.mail.addresses import address_header
 
@@ -91,7 +92,13 @@ def template_environment(default_dir: Path, override: Optional[str]) -> Environm
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["lines"] = _html_lines
     return env
+
+
+def _html_lines(text: str) -> Markup:
+    """A text of several lines (an address) in HTML: escaped, the lines kept."""
+    return Markup("<br>").join(escape(line) for line in str(text).splitlines())
 
 
 def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime) -> Message:
@@ -139,6 +146,7 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
     email["Auto-Submitted"] = "auto-generated"
     email["X-Auto-Response-Suppress"] = "All"  # no out-of-office replies from Outlook
     email["X-Eventsvc-Kind"] = message.kind
+    email["Content-Language"] = language
     return email
 
 
@@ -205,7 +213,7 @@ def _context(session, message, registration, event, settings, language, now) -> 
         "participant": registration,
         "event": event,
         "when": event_when(event.starts_at, event.ends_at, event.timezone, language),
-        "timezone": event.timezone,
+        "zone_note": zone_note(event.starts_at, event.timezone, language),
         "manage_url": links.manage(registration.token),
         "invite_url": links.invite(registration.token),
         "event_url": links.event(event.id),
@@ -219,8 +227,23 @@ def _context(session, message, registration, event, settings, language, now) -> 
         if message.kind == outbox.DOCUMENTATION
         else [],
         "had_seat": bool(message.params.get("had_seat")),
+        **_previous(message.params.get("previous"), event, language),
         "organizer_name": event.organizer_name,
         "organizer_email": event.organizer_email,
+    }
+
+
+def _previous(previous: Optional[dict], event: Event, language: str) -> dict:
+    """What an event-updated email says changed: the time and place before the change."""
+    if not previous:
+        return {"changed_when": False, "changed_where": False, "previous_when": "", "previous_location": ""}
+    starts, ends = datetime.fromisoformat(previous["starts_at"]), datetime.fromisoformat(previous["ends_at"])
+    return {
+        "changed_when": (starts, ends) != (event.starts_at, event.ends_at),
+        "changed_where": previous.get("location") != event.location,
+        "previous_when": event_when(starts, ends, event.timezone, language)
+        + zone_note(starts, event.timezone, language),
+        "previous_location": previous.get("location") or "–",
     }
 
 

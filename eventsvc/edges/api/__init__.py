@@ -12,6 +12,7 @@ from eventsvc.db import is_lost_connection_or_lock_timeout, unit_of_work
 
 # Importing these modules attaches their routes to the blueprints registered below.
 from eventsvc.edges.api import admin_tokens, documents, events, outbox, registrations  # noqa: F401
+from eventsvc.edges.api.docs import docs
 from eventsvc.edges.api.openapi import ErrorResponses
 from eventsvc.edges.converters import IdConverter, id_parameter_schema
 from eventsvc.edges.problems import ProblemApi, problem
@@ -41,6 +42,7 @@ def register(app: Flask) -> ProblemApi:
     api.register_converter(IdConverter, id_parameter_schema)
     api.init_app(app)
     app.register_blueprint(documents.downloads)
+    app.register_blueprint(docs)
     for blueprint in (events.public, registrations.public, events.admin):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # token- or bearer-authenticated JSON, not cookie sessions
