@@ -9,18 +9,14 @@ log writes paths as they came; this logger writes `…` in place of each token:
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from gunicorn.glogging import Logger
 
-_TOKEN_IN_PATH = re.compile(r"(/(?:r|d|feeds|registrations)/)[A-Za-z0-9_-]{16,}")
+from eventsvc.logs import redact
+
 # The atoms that carry the request line, the path, the query or the referring page.
 _URL_ATOMS = ("r", "U", "q", "f")
-
-
-def redact(text: str) -> str:
-    return _TOKEN_IN_PATH.sub(r"\1…", text)
 
 
 class TokenRedactingLogger(Logger):

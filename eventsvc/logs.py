@@ -14,6 +14,23 @@ FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 _ACCEPTED_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
+_TOKEN_IN_PATH = re.compile(r"(/(?:r|d|feeds|registrations)/)[A-Za-z0-9_-]{16,}")
+
+
+def redact(text: str) -> str:
+    """A path or request line with `…` where a participant's token stands (their only key)."""
+    return _TOKEN_IN_PATH.sub(r"\1…", text)
+
+
+class RedactTokens(logging.Filter):
+    """For request logs that write paths (the development server's)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        return True
+
+
 class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = g.get("request_id", "-") if has_request_context() else "-"
@@ -35,6 +52,10 @@ def _configure_root() -> None:
         handler.setFormatter(logging.Formatter(FORMAT))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per job run is noise
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(existing, RedactTokens) for existing in werkzeug.filters):
+        werkzeug.addFilter(RedactTokens())
     for handler in root.handlers:
         if not any(isinstance(existing, RequestIdFilter) for existing in handler.filters):
             handler.addFilter(RequestIdFilter())

@@ -114,3 +114,17 @@ def test_a_missing_schema_is_named_not_mistaken_for_load(tmp_path):
     assert result.exit_code != 0 and "eventsvc db upgrade" in result.output
     with app.app_context():
         db.engine.dispose()
+
+
+def test_state_changes_are_logged_with_ids_not_names_or_addresses(client, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO, logger="eventsvc")
+    event = create_event(client)
+    made = register(client, event["id"], "erika@example.org", name="Erika Mustermann").get_json()
+    client.delete(f"/api/v1/registrations/{made['token']}")
+    lines = [record.getMessage() for record in caplog.records if record.name.startswith("eventsvc.domain")]
+    assert f"event {event['id']}: created (published)" in lines
+    assert f"registration {made['id']}: confirmed (registered) by participant" in lines
+    assert f"registration {made['id']}: cancelled (participant) by participant" in lines
+    assert not any("erika" in line.lower() or "Mustermann" in line for line in lines)

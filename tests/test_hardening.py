@@ -13,6 +13,7 @@ from email import message_from_bytes
 from email.header import decode_header, make_header
 
 import pytest
+import requests
 
 from eventsvc import create_app
 from eventsvc.scheduler.jobs import tick
@@ -275,3 +276,43 @@ def test_tokens_can_be_listed_and_revoked(app, client):
     assert [(t["name"], t["revoked_at"] is not None) for t in listed] == [("Website", True), ("Büro", True)]
     assert "Website" in runner.invoke(args=["tokens", "list"]).output
     assert client.post("/api/v1/admin/tokens/nobody/revoke", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.slow
+def test_serve_hands_its_emails_back_on_ctrl_c(client, database_url, smtp, tmp_path):
+    from tests.processes import free_port
+
+    smtp.recorder.delay = 0.5
+    port = free_port()
+    env = service_env(
+        database_url,
+        tmp_path / "instance",
+        EVENTSVC_MAIL_SERVER="127.0.0.1",
+        EVENTSVC_MAIL_PORT=str(smtp.port),
+        EVENTSVC_TICK_SECONDS="3600",
+    )
+    command = [sys.executable, "-m", "eventsvc.edges.cli", "serve", "--port", str(port)]
+    event = create_event(client, capacity=100, reminders=[])
+    with open(tmp_path / "serve.log", "wb") as log:
+        serve = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(lambda: _answers(f"{base}/healthz"), seconds=60)
+            for i in range(8):
+                requests.post(
+                    f"{base}/api/v1/events/{event['id']}/registrations",
+                    json={"name": f"P{i}", "email": f"p{i}@example.org", "consent": True},
+                )
+            wait_for(lambda: len(smtp.raw()) >= 1, seconds=60)
+        finally:
+            serve.send_signal(signal.SIGINT)
+            serve.wait(timeout=30)
+    statuses = _outbox_statuses(client)
+    assert statuses["sending"] == 0 and statuses["queued"] + statuses["sent"] == 8 and statuses["queued"] > 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import unicodedata
@@ -19,6 +20,8 @@ from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.registrations import promote_waitlisted
 from eventsvc.domain.rules import feed_cutoff, in_public_feed, is_public, listed_publicly
 from eventsvc.domain.statuses import CONFIRMED, WAITLISTED, EventStatus
+
+log = logging.getLogger(__name__)
 
 DEFAULT_REMINDERS = [7 * 86400, 86400]
 DEFAULT_DOCUMENTATION_DELAY = 2 * 3600
@@ -49,6 +52,7 @@ def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Eve
     )
     session.add(event)
     session.flush()
+    log.info("event %s: created (%s)", event.id, event.status)
     return event
 
 
@@ -83,6 +87,10 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
     if "capacity" in changes and event.status == EventStatus.PUBLISHED.value:
         promote_waitlisted(session, event, now)
     session.flush()
+    if changed:
+        log.info(
+            "event %s: changed %s%s", event.id, ", ".join(sorted(changes)), " (participants told)" if moved else ""
+        )
     return event
 
 
@@ -105,6 +113,7 @@ def cancel_event(session: Session, event_id: int, now: datetime) -> Event:
                 {"sequence": event.sequence, "had_seat": registration.status == CONFIRMED},
             )
     session.flush()
+    log.info("event %s: cancelled", event.id)
     return event
 
 

@@ -6,6 +6,7 @@ here in the same transaction. The rows are also the audit trail of what organize
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -14,6 +15,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.models import RegistrationChange
+
+log = logging.getLogger(__name__)
 
 PARTICIPANT = "participant"
 ORGANIZER = "organizer"
@@ -54,12 +57,23 @@ def entry(registration_id: int, status: str, reason: Optional[str], by: Actor, n
 def record(
     session: Session, registration_id: int, status: str, reason: Optional[str], by: Actor, now: datetime
 ) -> None:
-    session.connection().execute(_INSERT, entry(registration_id, status, reason, by, now))
+    change = entry(registration_id, status, reason, by, now)
+    session.connection().execute(_INSERT, change)
+    _log(change)
 
 
 def record_many(session: Session, entries: list[dict]) -> None:
     if entries:
         session.connection().execute(_INSERT, entries)
+    for change in entries:
+        _log(change)
+
+
+def _log(change: dict) -> None:
+    """One line per change, with ids and words, never names or addresses."""
+    log.info(
+        "registration %s: %s (%s) by %s", change["registration_id"], change["status"], change["reason"], change["by"]
+    )
 
 
 def of_registration(session: Session, registration_id: int) -> list[RegistrationChange]:

@@ -12,8 +12,9 @@ from flask import Blueprint, abort, render_template, send_from_directory
 SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
 ASSETS = {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "favicon-32x32.png"}
 
-docs = Blueprint("api_docs", __name__, template_folder="templates", static_folder="static",
-                 static_url_path="/docs/api/static")
+docs = Blueprint(
+    "api_docs", __name__, template_folder="templates", static_folder="static", static_url_path="/docs/api/static"
+)
 
 
 @docs.get("/docs/api")
