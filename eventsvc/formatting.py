@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_datetime, format_time
 
 DATE_FORMATS = {"de": "EEEE, d. MMMM y", "en": "EEEE, d MMMM y"}
 
@@ -41,3 +41,13 @@ def zone_note(starts: datetime, tz: str, language: str) -> str:
     if language == "de":
         abbreviation = _GERMAN_ZONE_NAMES.get(abbreviation, abbreviation)
     return f" ({abbreviation})"
+
+
+MOMENT_FORMATS = {"de": "EEEE, d. MMMM y, HH:mm 'Uhr'", "en": "EEEE, d MMMM y, HH:mm"}
+
+
+def moment_text(moment: datetime, tz: str, language: str) -> str:
+    """'Freitag, 27. November 2026, 14:00 Uhr', in the event's zone (a deadline, say)."""
+    local = moment.astimezone(ZoneInfo(tz))
+    text = format_datetime(local, MOMENT_FORMATS.get(language, MOMENT_FORMATS["de"]), locale=language)
+    return text + zone_note(moment, tz, language)

@@ -53,3 +53,7 @@ class RateLimited(DomainError):
 
 class AlreadyExists(DomainError):
     code = "already_exists"
+
+
+class OfferExpired(DomainError):
+    code = "offer_expired"

@@ -17,14 +17,17 @@ from eventsvc.domain import outbox
 from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, Registration
-from eventsvc.domain.registrations import promote_waitlisted
 from eventsvc.domain.rules import feed_cutoff, in_public_feed, is_public, listed_publicly
+from eventsvc.domain.seats import fill_free_seats
 from eventsvc.domain.statuses import CONFIRMED, WAITLISTED, EventStatus
 
 log = logging.getLogger(__name__)
 
 DEFAULT_REMINDERS = [7 * 86400, 86400]
 DEFAULT_DOCUMENTATION_DELAY = 2 * 3600
+DEFAULT_OFFER_WINDOW = 48 * 3600
+DEFAULT_RECONFIRM_WINDOW = 3 * 86400
+MIN_OFFER_WINDOW = 60
 # The fields whose change is sent to participants as an updated invite.
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")
 
@@ -37,6 +40,11 @@ def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Eve
         "documentation_delay": DEFAULT_DOCUMENTATION_DELAY,
         "documentation_recipients": "confirmed",
         "status": EventStatus.DRAFT.value,
+        "waitlist_mode": "auto",
+        "offer_window": DEFAULT_OFFER_WINDOW,
+        "promotion_cutoff": None,
+        "reconfirm_before": None,
+        "reconfirm_window": DEFAULT_RECONFIRM_WINDOW,
         "reminders_queued": {},
         **fields,
     }
@@ -85,7 +93,7 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
                 session, outbox.EVENT_UPDATED, registration, now, {"sequence": event.sequence, "previous": previous}
             )
     if "capacity" in changes and event.status == EventStatus.PUBLISHED.value:
-        promote_waitlisted(session, event, now)
+        fill_free_seats(session, event, now)
     session.flush()
     if changed:
         log.info(
@@ -137,7 +145,16 @@ def feed_events(session: Session, now: datetime) -> list[Event]:
     )
 
 
-_RULE_FIELDS = ("starts_at", "ends_at", "registration_opens_at", "registration_closes_at", "status")
+_RULE_FIELDS = (
+    "starts_at",
+    "ends_at",
+    "registration_opens_at",
+    "registration_closes_at",
+    "status",
+    "offer_window",
+    "reconfirm_before",
+    "reconfirm_window",
+)
 
 
 def _check_rules(values: dict[str, Any]) -> None:
@@ -147,6 +164,11 @@ def _check_rules(values: dict[str, Any]) -> None:
     opens, closes = values.get("registration_opens_at"), values.get("registration_closes_at")
     if opens and closes and closes <= opens:
         errors["registration_closes_at"] = ["Must be after registration_opens_at."]
+    if values.get("offer_window", MIN_OFFER_WINDOW) < MIN_OFFER_WINDOW:
+        errors["offer_window"] = ["Must be at least PT1M."]
+    before, window = values.get("reconfirm_before"), values.get("reconfirm_window", DEFAULT_RECONFIRM_WINDOW)
+    if before is not None and window >= before:
+        errors["reconfirm_window"] = ["Must be shorter than reconfirm_before."]
     if values.get("status") not in (EventStatus.DRAFT.value, EventStatus.PUBLISHED.value):
         errors["status"] = ["Must be one of: draft, published."]
     if errors:

@@ -41,6 +41,16 @@ class Event(Model):
     timezone: Mapped[str] = mapped_column(String(64))
     capacity: Mapped[int]
     waitlist_enabled: Mapped[bool] = mapped_column(Boolean)
+    # `auto`: a freed seat goes to the first person waiting; `offer`: it is offered to them
+    # and held for `offer_window` seconds.
+    waitlist_mode: Mapped[str] = mapped_column(String(8), default="auto")
+    offer_window: Mapped[int] = mapped_column(Integer, default=48 * 3600)
+    # Seconds before starts_at from which nothing is given or offered automatically.
+    promotion_cutoff: Mapped[Optional[int]]
+    # Seconds before starts_at at which confirmed people are asked to reconfirm, and how long
+    # they have to answer.
+    reconfirm_before: Mapped[Optional[int]]
+    reconfirm_window: Mapped[int] = mapped_column(Integer, default=3 * 86400)
     registration_opens_at: Mapped[Optional[datetime]]
     registration_closes_at: Mapped[Optional[datetime]]
     # Offsets before starts_at, in seconds, largest first.
@@ -105,6 +115,8 @@ class Registration(Model):
     # While offered a seat: until when the offer holds.
     offer_expires_at: Mapped[Optional[datetime]]
     reconfirmed_at: Mapped[Optional[datetime]]
+    # When this person was asked to reconfirm (only those confirmed by then are asked).
+    reconfirm_asked_at: Mapped[Optional[datetime]]
     attended: Mapped[bool] = mapped_column(Boolean, default=False)
     checked_in_at: Mapped[Optional[datetime]]
 

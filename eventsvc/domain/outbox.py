@@ -41,6 +41,12 @@ DOCUMENTATION = "documentation"
 EVENT_UPDATED = "event-updated"
 EVENT_CANCELLED = "event-cancelled"
 ALREADY_REGISTERED = "already-registered"
+OFFER = "offer"
+OFFER_EXPIRED = "offer-expired"
+WAITLIST_LEFT = "waitlist-left"
+RECONFIRM = "reconfirm"
+RELEASED = "released"
+SEAT_FREE = "seat-free"
 KINDS = (
     CONFIRMATION,
     WAITLISTED,
@@ -51,6 +57,12 @@ KINDS = (
     EVENT_UPDATED,
     EVENT_CANCELLED,
     ALREADY_REGISTERED,
+    OFFER,
+    OFFER_EXPIRED,
+    WAITLIST_LEFT,
+    RECONFIRM,
+    RELEASED,
+    SEAT_FREE,
 )
 QUEUED = OutboxStatus.QUEUED.value
 SENDING = OutboxStatus.SENDING.value

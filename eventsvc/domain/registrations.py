@@ -17,9 +17,9 @@ from typing import Optional
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import history, outbox
+from eventsvc.domain import history, outbox, seats
 from eventsvc.domain.errors import EventFull, InvalidState, NotFound, RateLimited, RegistrationClosed
-from eventsvc.domain.history import BY_PARTICIPANT, BY_SYSTEM, Actor
+from eventsvc.domain.history import BY_PARTICIPANT, Actor
 from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import (
@@ -29,6 +29,7 @@ from eventsvc.domain.rules import (
     is_public,
     is_registration_open,
     looks_like_token,
+    newcomer_gets_seat,
     waitlist_positions,
 )
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, LIVE, SEAT_HOLDING, WAITLISTED, CancelReason, EventStatus
@@ -103,7 +104,7 @@ def register(
             "This address was registered for the event too often; try again later.",
             retry_after=max(1, math.ceil(retry_after.total_seconds())),
         )
-    has_seat = standing.taken < rules.capacity
+    has_seat = newcomer_gets_seat(standing.taken, standing.waiting, rules.capacity)
     if not has_seat and not rules.waitlist_enabled:
         raise EventFull("The event is fully booked.")
     status = CONFIRMED if has_seat else WAITLISTED
@@ -188,57 +189,23 @@ _INSERT_REGISTRATION = insert(Registration).returning(_REGISTRATIONS.id)
 
 
 def cancel(session: Session, registration: Registration, now: datetime, by: Actor = BY_PARTICIPANT) -> Registration:
-    """Cancel as the participant would (or an organizer for them); cancelling twice is harmless."""
+    """Cancel as the participant would (or an organizer for them); cancelling twice is
+    harmless. A seat given back goes on to the people waiting, by the event's mode."""
     event = lock_event(session, registration.event_id)
     session.refresh(registration)
     if registration.status == CANCELLED:
         return registration
-    had_seat = registration.status in SEAT_HOLDING
+    previous = registration.status
     reason = CancelReason.ORGANIZER.value if by.kind == history.ORGANIZER else CancelReason.PARTICIPANT.value
-    _set_cancelled(session, registration, reason, by, now)
-    if had_seat:
-        # The CANCEL removes the event from this person's calendar; its SEQUENCE must be
-        # higher than the invite they hold, and a later invite higher again. Feeds carry
-        # SEQUENCE too, so their LAST-MODIFIED moves with it.
-        event.sequence += 1
-        event.changed_at = now
-        outbox.enqueue(session, outbox.CANCELLED, registration, now, {"sequence": event.sequence})
-        session.flush()
-        promote_waitlisted(session, event, now)
+    seats.set_cancelled(session, registration, reason, by, now)
+    if previous == CONFIRMED:
+        seats.withdraw_invite(session, event, registration, outbox.CANCELLED, now)
+    else:
+        outbox.enqueue(session, outbox.WAITLIST_LEFT, registration, now)
     session.flush()
+    if previous in SEAT_HOLDING:
+        seats.fill_free_seats(session, event, now, freed=True)
     return registration
-
-
-def _set_cancelled(session: Session, registration: Registration, reason: str, by: Actor, now: datetime) -> None:
-    registration.status = CANCELLED
-    registration.cancelled_at = now
-    registration.cancel_reason = reason
-    registration.offer_expires_at = None
-    history.record(session, registration.id, CANCELLED, reason, by, now)
-
-
-def promote_waitlisted(session: Session, event: Event, now: datetime) -> list[Registration]:
-    """Give free seats to the oldest waitlisted people. The caller holds the event's lock."""
-    if event.status != EventStatus.PUBLISHED.value:
-        return []
-    free = event.capacity - seats_taken(session, event.id)
-    if free <= 0:
-        return []
-    promoted = list(
-        session.scalars(
-            select(Registration)
-            .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
-            .order_by(Registration.id)
-            .limit(free)
-        )
-    )
-    for registration in promoted:
-        registration.status = CONFIRMED
-        registration.confirmed_at = now
-        outbox.enqueue(session, outbox.PROMOTED, registration, now)
-    history.record_many(session, [history.entry(r.id, CONFIRMED, "promoted", BY_SYSTEM, now) for r in promoted])
-    session.flush()
-    return promoted
 
 
 def check_in(session: Session, registration_id: int, attended: bool, now: datetime, by: Actor) -> Registration:
@@ -253,10 +220,6 @@ def check_in(session: Session, registration_id: int, attended: bool, now: dateti
     registration.checked_in_at = now if attended else None
     session.flush()
     return registration
-
-
-def seats_taken(session: Session, event_id: int) -> int:
-    return int(session.scalar(select(count_of_event(event_id, HOLDS_SEAT))) or 0)
 
 
 def list_for_event(

@@ -85,6 +85,37 @@ def is_registration_open(event: RegistrationWindow, now: datetime) -> bool:
     return (event.registration_opens_at is None or event.registration_opens_at <= now) and now < closes
 
 
+def newcomer_gets_seat(seats_taken: int, waiting: int, capacity: int) -> bool:
+    """A new registration takes a seat only if one is free and nobody waits for it: a seat
+    kept free past the cut-off belongs to the people waiting, not to whoever comes next."""
+    return seats_taken < capacity and waiting == 0
+
+
+class SeatRules(Protocol):
+    starts_at: datetime
+    promotion_cutoff: Optional[int]
+    offer_window: int
+
+
+def cutoff_time(event: SeatRules) -> Optional[datetime]:
+    """From when on nothing is given or offered automatically (None: never)."""
+    if event.promotion_cutoff is None:
+        return None
+    return event.starts_at - timedelta(seconds=event.promotion_cutoff)
+
+
+def past_cutoff(event: SeatRules, now: datetime) -> bool:
+    cutoff = cutoff_time(event)
+    return cutoff is not None and now >= cutoff
+
+
+def offer_deadline(event: SeatRules, now: datetime) -> datetime:
+    """Until when an offer made now holds: its window, but not past the cut-off."""
+    deadline = now + timedelta(seconds=event.offer_window)
+    cutoff = cutoff_time(event)
+    return min(deadline, cutoff) if cutoff is not None else deadline
+
+
 def is_public(status: str) -> bool:
     """Drafts do not exist for the public; published and cancelled events do."""
     return status != EventStatus.DRAFT.value

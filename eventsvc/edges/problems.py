@@ -29,6 +29,7 @@ DOMAIN_STATUS = {
     domain_errors.InvalidState: 409,
     domain_errors.ValidationFailed: 422,
     domain_errors.RateLimited: 429,
+    domain_errors.OfferExpired: 409,
 }
 
 HTTP_CODES = {

@@ -129,6 +129,11 @@ class EventInSchema(ma.Schema):
     organizer_name = Text(200, allow_none=True)
     organizer_email = Email(allow_none=True)
     status = fields.String(validate=validate.OneOf(["draft", "published"]))
+    waitlist_mode = fields.String(validate=validate.OneOf(["auto", "offer"]))
+    offer_window = Duration(metadata={"description": "at least PT1M; default PT48H"})
+    promotion_cutoff = Duration(allow_none=True)
+    reconfirm_before = Duration(allow_none=True)
+    reconfirm_window = Duration(metadata={"description": "shorter than reconfirm_before; default P3D"})
 
 
 class EventPatchSchema(EventInSchema):
@@ -159,6 +164,11 @@ class EventOutSchema(ma.Schema):
     seats_taken = fields.Integer()
     seats_left = fields.Integer()
     waitlist_length = fields.Integer()
+    waitlist_mode = fields.String()
+    offer_window = Duration()
+    promotion_cutoff = Duration(allow_none=True)
+    reconfirm_before = Duration(allow_none=True)
+    reconfirm_window = Duration()
     url = fields.String()
     ics_url = fields.String()
 
@@ -238,6 +248,10 @@ class RegistrationListQuerySchema(ma.Schema):
     status = fields.String(validate=validate.OneOf(["confirmed", "waitlisted", "offered", "cancelled"]))
     format = fields.String(validate=validate.OneOf(["json", "csv"]), load_default="json")
     attended = fields.Boolean()
+
+
+class PromoteSchema(ma.Schema):
+    over_capacity = fields.Boolean(load_default=False, metadata={"description": "promote even when no seat is free"})
 
 
 class CheckinSchema(ma.Schema):

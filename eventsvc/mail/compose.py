@@ -22,7 +22,7 @@ import base64
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -40,8 +40,8 @@ from eventsvc.domain import invites, outbox
 from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.outbox import Claimed
-from eventsvc.domain.statuses import CONFIRMED, EventStatus
-from eventsvc.formatting import event_when, zone_note
+from eventsvc.domain.statuses import CONFIRMED, OFFERED, EventStatus
+from eventsvc.formatting import event_when, moment_text, zone_note
 from eventsvc.links import Links
 from eventsvc.mail.addresses import address_header
 
@@ -51,11 +51,12 @@ INVITE_METHOD = {
     outbox.REMINDER: invites.REQUEST,
     outbox.EVENT_UPDATED: invites.REQUEST,
     outbox.CANCELLED: invites.CANCEL,
+    outbox.RELEASED: invites.CANCEL,
     outbox.EVENT_CANCELLED: invites.CANCEL,  # only for those who held a seat
 }
 # Kinds that only make sense while the person holds a seat. Confirmations and the like are
 # sent even if the person cancelled meanwhile: they tell what happened, in order.
-NEEDS_SEAT = {outbox.REMINDER, outbox.EVENT_UPDATED, outbox.DOCUMENTATION}
+NEEDS_SEAT = {outbox.REMINDER, outbox.EVENT_UPDATED, outbox.DOCUMENTATION, outbox.RECONFIRM}
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 
 
@@ -102,6 +103,8 @@ def _html_lines(text: str) -> Markup:
 
 
 def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime) -> Message:
+    if message.registration_id is None:
+        return _compose_for_organizer(session, message, settings, env, now)
     registration = session.get(Registration, message.registration_id)
     if registration is None:
         raise Skip("the registration no longer exists")
@@ -109,11 +112,7 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
     _check_still_due(message, registration, event, now)
     language = registration.language if registration.language in ("de", "en") else "de"
     context = _context(session, message, registration, event, settings, language, now)
-    render = lambda part: env.get_template(f"{language}/{message.kind}.{part}").render(context)
-    subject = _one_line(render("subject.txt"))
-    body = _multipart("alternative")
-    body.attach(_text_part(render("txt"), "plain"))
-    body.attach(_text_part(render("html"), "html"))
+    subject, body = _render(env, f"{language}/{message.kind}", context)
     method = _invite_method(message, registration)
     if method:
         ics = invites.invite(
@@ -131,14 +130,60 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
         body.attach(_base64_part(f'text/calendar; charset="utf-8"; method={method}', ics))  # CRLF kept inside
         attachment = _base64_part('application/ics; name="invite.ics"', ics)
         attachment["Content-Disposition"] = 'attachment; filename="invite.ics"'
-        email = _multipart("mixed")
+        email: Message = _multipart("mixed")
         email.attach(body)
         email.attach(attachment)
     else:
         email = body
+    return _with_headers(
+        email, subject, (registration.name, registration.email), event, message, settings, language, now
+    )
+
+
+def _compose_for_organizer(
+    session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime
+) -> Message:
+    """An email to the event's organizer (a seat is free after the cut-off), in German."""
+    event = session.get(Event, message.event_id)
+    if event is None:
+        raise Skip("the event no longer exists")
+    language = "de"
+    context = {
+        "event": event,
+        "when": event_when(event.starts_at, event.ends_at, event.timezone, language),
+        "zone_note": zone_note(event.starts_at, event.timezone, language),
+        "event_url": settings.links.event(event.id),
+        "waiting": int(message.params.get("waiting", 0)),
+        "seats_left": int(message.params.get("seats_left", 1)),
+    }
+    subject, body = _render(env, f"{language}/{message.kind}", context)
+    return _with_headers(
+        body, subject, (event.organizer_name or "", message.recipient), event, message, settings, language, now
+    )
+
+
+def _render(env: Environment, template: str, context: dict) -> tuple[str, MIMEMultipart]:
+    """The subject line, and the text and HTML alternatives."""
+    render = lambda part: env.get_template(f"{template}.{part}").render(context)
+    body = _multipart("alternative")
+    body.attach(_text_part(render("txt"), "plain"))
+    body.attach(_text_part(render("html"), "html"))
+    return _one_line(render("subject.txt")), body
+
+
+def _with_headers(
+    email: Message,
+    subject: str,
+    to: tuple[str, str],
+    event: Event,
+    message: Claimed,
+    settings: MailSettings,
+    language: str,
+    now: datetime,
+) -> Message:
     email["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     email["From"] = _sender(settings.sender, event)
-    email["To"] = address_header(_one_line(registration.name), registration.email, "To")  # type: ignore[assignment]
+    email["To"] = address_header(_one_line(to[0]), to[1], "To")  # type: ignore[assignment]
     if event.organizer_email:
         email["Reply-To"] = address_header(_one_line(event.organizer_name or ""), event.organizer_email, "Reply-To")  # type: ignore[assignment]
     email["Date"] = format_datetime(now)
@@ -176,6 +221,8 @@ def _check_still_due(message: Claimed, registration: Registration, event: Event,
     status = registration.status
     if message.kind in NEEDS_SEAT and status != CONFIRMED:
         raise Skip(f"{message.kind} to someone who is {status}")
+    if message.kind == outbox.OFFER and status != OFFERED:
+        raise Skip(f"an offer to someone who is {status}")
     if message.kind in (outbox.REMINDER, outbox.EVENT_UPDATED) and event.status != EventStatus.PUBLISHED.value:
         raise Skip(f"{message.kind} for an event that is {event.status}")
     if message.kind == outbox.REMINDER and event.starts_at <= now:
@@ -228,6 +275,14 @@ def _context(session, message, registration, event, settings, language, now) -> 
         else [],
         "had_seat": bool(message.params.get("had_seat")),
         **_previous(message.params.get("previous"), event, language),
+        "offer_until": moment_text(registration.offer_expires_at, event.timezone, language)
+        if registration.offer_expires_at
+        else "",
+        "reconfirm_until": moment_text(
+            registration.reconfirm_asked_at + timedelta(seconds=event.reconfirm_window), event.timezone, language
+        )
+        if registration.reconfirm_asked_at
+        else "",
         "organizer_name": event.organizer_name,
         "organizer_email": event.organizer_email,
     }

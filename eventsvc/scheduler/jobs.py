@@ -9,6 +9,7 @@ from typing import Optional
 from flask import Flask
 
 from eventsvc.db import db, unit_of_work
+from eventsvc.domain import waitlist
 from eventsvc.domain.documents import deliver_due_documentation
 from eventsvc.domain.reminders import queue_due_reminders
 from eventsvc.mail.dispatch import Sender, send_due, sender_session
@@ -29,14 +30,27 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
                 reminders = queue_due_reminders(session, moment)
             with unit_of_work() as session:
                 documentation = deliver_due_documentation(session, moment)
+            with unit_of_work() as session:
+                offers = waitlist.expire_offers(session, moment)
+            with unit_of_work() as session:
+                asked = waitlist.ask_to_reconfirm(session, moment)
+            with unit_of_work() as session:
+                released = waitlist.release_unreconfirmed(session, moment)
         except Exception:
             log.exception("materialising due work failed; the next tick tries again")
             raise
         finally:
             db.session.remove()
-        if reminders or documentation:
-            log.info("queued %d reminders and %d documentation emails", reminders, documentation)
-        return {"reminders": reminders, "documentation": documentation}
+        done = {
+            "reminders": reminders,
+            "documentation": documentation,
+            "offers_expired": offers,
+            "reconfirm_asked": asked,
+            "released": released,
+        }
+        if any(done.values()):
+            log.info("due work: %s", ", ".join(f"{name} {count}" for name, count in done.items() if count))
+        return done
 
 
 def dispatch(app: Flask, now: Optional[datetime] = None, sender: Optional[Sender] = None) -> dict:

@@ -1,4 +1,4 @@
-"""registration history, sender claims, message keys, offer and reconfirmation times,
+"""registration history, sender claims, message keys, waitlist offers and reconfirmation,
 cancel reasons, revocable uniquely named tokens
 
 Revision ID: 0002
@@ -43,6 +43,7 @@ def upgrade():
         batch_op.add_column(sa.Column('cancel_reason', sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column('offer_expires_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('reconfirmed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('reconfirm_asked_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_BEFORE),
                             postgresql_where=sa.text(LIVE_BEFORE))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
@@ -50,6 +51,16 @@ def upgrade():
         batch_op.drop_index('ix_registrations_email_normalized')
         batch_op.create_index('ix_registrations_address', ['email_normalized', 'event_id', 'created_at'], unique=False)
     op.execute("UPDATE registrations SET cancel_reason = 'participant' WHERE status = 'cancelled'")
+
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('waitlist_mode', sa.String(length=8), nullable=False, server_default='auto'))
+        batch_op.add_column(sa.Column('offer_window', sa.Integer(), nullable=False, server_default=str(48 * 3600)))
+        batch_op.add_column(sa.Column('promotion_cutoff', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('reconfirm_before', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('reconfirm_window', sa.Integer(), nullable=False, server_default=str(3 * 86400)))
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        for column in ('waitlist_mode', 'offer_window', 'reconfirm_window'):
+            batch_op.alter_column(column, server_default=None)
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('claimed_by', sa.String(length=32), nullable=True))
@@ -93,9 +104,13 @@ def downgrade():
                             postgresql_where=sa.text(LIVE_NOW))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
                               sqlite_where=sa.text(LIVE_BEFORE), postgresql_where=sa.text(LIVE_BEFORE))
+        batch_op.drop_column('reconfirm_asked_at')
         batch_op.drop_column('reconfirmed_at')
         batch_op.drop_column('offer_expires_at')
         batch_op.drop_column('cancel_reason')
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        for column in ('reconfirm_window', 'reconfirm_before', 'promotion_cutoff', 'offer_window', 'waitlist_mode'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('registration_history', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registration_history_registration_id'))
     op.drop_table('registration_history')

@@ -51,6 +51,11 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
         "seats_taken": counts.seats_taken,
         "seats_left": max(0, event.capacity - counts.seats_taken),
         "waitlist_length": counts.waitlist_length,
+        "waitlist_mode": event.waitlist_mode,
+        "offer_window": event.offer_window,
+        "promotion_cutoff": event.promotion_cutoff,
+        "reconfirm_before": event.reconfirm_before,
+        "reconfirm_window": event.reconfirm_window,
         "url": links().event(event.id),
         "ics_url": links().event_ics(event.id),
     }

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
-from eventsvc.domain import history
+from eventsvc.domain import history, waitlist
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.errors import AlreadyRegistered
 from eventsvc.domain.rules import waitlist_position
@@ -27,6 +27,7 @@ from eventsvc.edges.schemas import (
     AdminRegistrationSchema,
     ChangeSchema,
     CheckinSchema,
+    PromoteSchema,
     RegistrationCreatedSchema,
     RegistrationInSchema,
     RegistrationListQuerySchema,
@@ -79,6 +80,47 @@ def cancel(token: str):
         registration = registration_service.get_by_token(session, token)
         registration_service.cancel(session, registration, now())
         return _participant_view(session, registration)
+
+
+def _answer(change, token: str) -> dict:
+    with unit_of_work() as session:
+        registration = change(session, token, now())
+        return _participant_view(session, registration)
+
+
+@public.route("/registrations/<token>/accept", methods=["POST"])
+@public.response(200, RegistrationOutSchema)
+def accept_offer(token: str):
+    """Accept the seat offered: confirmed, with a confirmation email and invite (409 once expired)."""
+    return _answer(waitlist.accept, token)
+
+
+@public.route("/registrations/<token>/decline", methods=["POST"])
+@public.response(200, RegistrationOutSchema)
+def decline_offer(token: str):
+    """Decline the seat offered; it is offered to the next person at once."""
+    return _answer(waitlist.decline, token)
+
+
+@public.route("/registrations/<token>/reconfirm", methods=["POST"])
+@public.response(200, RegistrationOutSchema)
+def reconfirm(token: str):
+    """Confirm that you still come (asked before the event)."""
+    return _answer(waitlist.reconfirm, token)
+
+
+@admin.route("/registrations/<id:registration_id>/promote", methods=["POST"])
+@admin.arguments(PromoteSchema, location="json", required=False)
+@admin.response(200, AdminRegistrationSchema)
+@admin.doc(security=SECURITY)
+def promote(fields: dict, registration_id: int):
+    """Give a seat to a waitlisted or offered person, in any mode and past the cut-off; 409
+    `event_full` when no seat is free unless `{"over_capacity": true}`."""
+    with unit_of_work() as session:
+        registration = waitlist.promote(
+            session, registration_id, fields.get("over_capacity", False), now(), acting_organizer()
+        )
+        return admin_registration_dict(registration, None)
 
 
 @admin.route("/events/<id:event_id>/registrations", methods=["GET"])

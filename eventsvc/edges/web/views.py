@@ -13,14 +13,15 @@ from eventsvc.db import unit_of_work
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
-from eventsvc.domain.errors import EventFull, NotFound, RateLimited, RegistrationClosed
+from eventsvc.domain import waitlist
+from eventsvc.domain.errors import EventFull, InvalidState, NotFound, OfferExpired, RateLimited, RegistrationClosed
 from eventsvc.domain.rules import is_registration_open, occupancy, waitlist_position
 from eventsvc.domain.statuses import EventStatus, RegistrationStatus
 from eventsvc.edges.common import links, now
 from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
 from eventsvc.extensions import limiter
-from eventsvc.formatting import event_when, zone_note
+from eventsvc.formatting import event_when, moment_text, zone_note
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 
@@ -206,6 +207,11 @@ def manage(token: str):
             position=waitlist_position(db_session, registration),
             documents=documents,
             just_registered=request.args.get("new") == "1",
+            too_late=request.args.get("late") == "1",
+            form=ConfirmForm(),
+            offer_until=moment_text(registration.offer_expires_at, registration.event.timezone, str(get_locale()))
+            if registration.offer_expires_at
+            else "",
             statuses=RegistrationStatus,
         )
 
@@ -222,6 +228,25 @@ def cancel(token: str):
             )
     with unit_of_work() as db_session:
         registration_service.cancel(db_session, _load_registration(db_session, token), now())
+    return redirect(url_for("pages.manage", token=token), code=303)
+
+
+# The answers a participant gives on the manage page: buttons (POST), never links, since mail
+# scanners open every link in an email.
+ANSWERS = {"accept": waitlist.accept, "decline": waitlist.decline, "reconfirm": waitlist.reconfirm}
+
+
+@pages.post("/r/<token>/<any(accept, decline, reconfirm):answer>")
+def answer(token: str, answer: str):
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            with unit_of_work() as db_session:
+                ANSWERS[answer](db_session, token, now())
+        except NotFound:
+            abort(404)
+        except (InvalidState, OfferExpired):
+            return redirect(url_for("pages.manage", token=token, late=1), code=303)
     return redirect(url_for("pages.manage", token=token), code=303)
 
 

@@ -1,0 +1,102 @@
+"""Giving free seats away, and taking a seat back: what every path that frees or adds a seat
+shares (a cancellation, a declined or expired offer, a release, a larger capacity).
+
+The caller holds the event's lock (locking.py). A free seat goes to the first person
+waiting: at once (`auto`), or as an offer held until a deadline (`offer`). From the cut-off
+on, nothing is given automatically: the organizer is told a seat is free and decides.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from eventsvc.domain import history, outbox
+from eventsvc.domain.history import Actor
+from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.rules import HOLDS_SEAT, IS_WAITING, count_of_event, offer_deadline, past_cutoff
+from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, WAITLISTED, EventStatus
+
+OFFER_MODE = "offer"
+
+
+def seats_taken(session: Session, event_id: int) -> int:
+    return int(session.scalar(select(count_of_event(event_id, HOLDS_SEAT))) or 0)
+
+
+def waiting_count(session: Session, event_id: int) -> int:
+    return int(session.scalar(select(count_of_event(event_id, IS_WAITING))) or 0)
+
+
+def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool = False) -> list[Registration]:
+    """Give the event's free seats to the people waiting longest, by the event's mode, unless
+    the cut-off has passed; `freed` says a seat was just given back (then, past the cut-off,
+    the organizer is told)."""
+    if event.status != EventStatus.PUBLISHED.value:
+        return []
+    free = event.capacity - seats_taken(session, event.id)
+    if free <= 0:
+        return []
+    if past_cutoff(event, now):
+        if freed and event.organizer_email:
+            outbox.insert_row(
+                session,
+                outbox.new_row(
+                    outbox.SEAT_FREE,
+                    event.id,
+                    None,
+                    event.organizer_email,
+                    event.sequence,
+                    now,
+                    {"waiting": waiting_count(session, event.id), "seats_left": free},
+                ),
+            )
+        return []
+    chosen = list(
+        session.scalars(
+            select(Registration)
+            .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
+            .order_by(Registration.id)
+            .limit(free)
+        )
+    )
+    for registration in chosen:
+        if event.waitlist_mode == OFFER_MODE:
+            registration.status = OFFERED
+            registration.offer_expires_at = offer_deadline(event, now)
+            outbox.enqueue(session, outbox.OFFER, registration, now)
+            history.record(session, registration.id, OFFERED, "offered", history.BY_SYSTEM, now)
+        else:
+            confirm(session, registration, outbox.PROMOTED, "promoted", history.BY_SYSTEM, now)
+    session.flush()
+    return chosen
+
+
+def confirm(
+    session: Session, registration: Registration, email_kind: str, reason: str, by: Actor, now: datetime
+) -> None:
+    """The person holds a confirmed seat from now on."""
+    registration.status = CONFIRMED
+    registration.confirmed_at = now
+    registration.offer_expires_at = None
+    outbox.enqueue(session, email_kind, registration, now)
+    history.record(session, registration.id, CONFIRMED, reason, by, now)
+
+
+def set_cancelled(session: Session, registration: Registration, reason: str, by: Actor, now: datetime) -> None:
+    registration.status = CANCELLED
+    registration.cancelled_at = now
+    registration.cancel_reason = reason
+    registration.offer_expires_at = None
+    history.record(session, registration.id, CANCELLED, reason, by, now)
+
+
+def withdraw_invite(session: Session, event: Event, registration: Registration, email_kind: str, now: datetime) -> None:
+    """Tell a person who held a confirmed seat that it is gone, with a CANCEL for their
+    calendar. Its SEQUENCE must be above the invite they hold, and a later invite higher
+    again; feeds carry SEQUENCE too, so their LAST-MODIFIED moves with it."""
+    event.sequence += 1
+    event.changed_at = now
+    outbox.enqueue(session, email_kind, registration, now, {"sequence": event.sequence})
