@@ -230,7 +230,7 @@ def test_a_rejected_form_says_so_in_the_title_and_takes_focus(client, live, page
     page.get_by_role("button", name="Verbindlich anmelden").click()
     assert page.title().startswith("Fehler:")
     # Autofocus is applied at the page's next rendering step, not at load.
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'form-errors'", timeout=5000)
+    page.locator("#form-errors:focus").wait_for(timeout=5000)
     fill_form(page, "Clara Chen", "clara@example.org")
     page.get_by_role("button", name="Verbindlich anmelden").click()
     assert page.title().startswith("Anmeldung bestätigt")
@@ -268,3 +268,35 @@ def test_the_api_documentation_runs_from_the_service_itself(live, page):
     page.locator(".opblock").first.wait_for(timeout=15000)
     assert page.locator(".opblock").count() >= 20
     assert all(url.startswith(live) or url.startswith("data:") for url in requested)
+
+
+def test_an_offer_and_a_reconfirmation_are_answered_with_buttons(client, live, page, request, clock):
+    from datetime import timedelta
+
+    from eventsvc.scheduler.jobs import tick
+
+    admin = {"Authorization": "Bearer test-admin-token"}
+    event = create_event(client, capacity=1, waitlist_mode="offer", reconfirm_before="P7D", reminders=[])
+    first, second, third = (register(client, event["id"], f"p{i}@example.org").get_json() for i in range(3))
+    client.delete(f"/api/v1/registrations/{first['token']}")
+    page.goto(second["manage_url"].replace("https://events.example.org", live))
+    assert "Ihr Platz ist bis Mittwoch, 4. November 2026, 09:00 Uhr reserviert." in page.content()
+    check_accessibility(page)
+    screenshot(page, request, "angebot")
+    page.get_by_role("link", name="Ablehnen").click()  # a confirming step: declining costs the seat
+    check_accessibility(page)
+    page.get_by_role("link", name="Nein, zurück").click()
+    page.get_by_role("button", name="Platz annehmen").click()
+    assert page.locator("#status").inner_text().strip() == "Platz bestätigt"
+    page.goto(third["manage_url"].replace("https://events.example.org", live))
+    assert page.locator("#status").inner_text().strip().startswith("Warteliste")
+    clock.set(clock.now() + timedelta(days=23))  # seven days before the start: asked to reconfirm
+    tick(client.application)
+    page.goto(second["manage_url"].replace("https://events.example.org", live))
+    page.get_by_role("link", name="Absagen").wait_for()
+    check_accessibility(page)
+    screenshot(page, request, "bestaetigen")
+    page.get_by_role("button", name="Teilnahme bestätigen").click()
+    assert "Teilnahme bestätigt" in page.locator("#status").inner_text()
+    history = client.get(f"/api/v1/admin/registrations/{second['id']}/history", headers=admin).get_json()
+    assert [h["reason"] for h in history][-2:] == ["accepted", "reconfirmed"]

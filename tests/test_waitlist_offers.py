@@ -198,7 +198,9 @@ def test_the_manage_page_accepts_and_declines_with_buttons(client):
     first, second = (register(client, event["id"], f"p{i}@example.org").get_json() for i in range(2))
     client.delete(f"/api/v1/registrations/{first['token']}")
     page = client.get(f"/r/{second['token']}").data.decode()
-    assert "Platz annehmen" in page and "Platz ablehnen" in page and 'method="post"' in page
+    assert "Platz annehmen" in page and "Ablehnen" in page and 'method="post"' in page
+    assert "wirklich ablehnen" in client.get(f"/r/{second['token']}/decline").data.decode()  # GET changes nothing
+    assert registrations(client, event["id"])[1]["status"] == "offered"
     answered = client.post(f"/r/{second['token']}/accept")
     assert answered.status_code == 303
     assert [r["status"] for r in registrations(client, event["id"])] == ["cancelled", "confirmed"]

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, String, insert, literal, select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain.models import RegistrationChange
+from eventsvc.domain.models import Registration, RegistrationChange
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,23 @@ def record_many(session: Session, entries: list[dict]) -> None:
         session.connection().execute(_INSERT, entries)
     for change in entries:
         _log(change)
+
+
+def record_for(
+    session: Session, registrations: ColumnElement[bool], status: str, reason: Optional[str], by: Actor, now: datetime
+) -> None:
+    """One entry for each registration matching `registrations`, in one INSERT … SELECT (the
+    caller logs the change once for all of them)."""
+    columns = ["registration_id", "at", "status", "reason", "by", "actor"]
+    rows = select(
+        Registration.id,
+        literal(now, type_=RegistrationChange.at.type),
+        literal(status),
+        literal(reason, type_=String),
+        literal(by.kind),
+        literal(by.name, type_=String),
+    ).where(registrations)
+    session.execute(insert(RegistrationChange).from_select(columns, rows))
 
 
 def _log(change: dict) -> None:

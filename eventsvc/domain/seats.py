@@ -1,16 +1,22 @@
-"""Giving free seats away, and taking a seat back: what every path that frees or adds a seat
+"""Giving free seats away, and taking seats back: what every path that frees or adds a seat
 shares (a cancellation, a declined or expired offer, a release, a larger capacity).
 
 The caller holds the event's lock (locking.py). A free seat goes to the first person
 waiting: at once (`auto`), or as an offer held until a deadline (`offer`). From the cut-off
 on, nothing is given automatically: the organizer is told a seat is free and decides.
+
+Changes to many registrations at once (a larger capacity, a tick's expired offers) are
+written set-wise, a chunk of ids per statement, so that ten thousand cost a few statements.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, Optional
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import history, outbox
@@ -19,7 +25,12 @@ from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import HOLDS_SEAT, IS_WAITING, count_of_event, offer_deadline, past_cutoff
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, WAITLISTED, EventStatus
 
+log = logging.getLogger(__name__)
+
 OFFER_MODE = "offer"
+# Ids per statement when many registrations change at once (well below SQLite's limit on
+# bound parameters).
+CHUNK = 2_000
 
 
 def seats_taken(session: Session, event_id: int) -> int:
@@ -30,10 +41,10 @@ def waiting_count(session: Session, event_id: int) -> int:
     return int(session.scalar(select(count_of_event(event_id, IS_WAITING))) or 0)
 
 
-def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool = False) -> list[Registration]:
+def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool = False) -> list[int]:
     """Give the event's free seats to the people waiting longest, by the event's mode, unless
     the cut-off has passed; `freed` says a seat was just given back (then, past the cut-off,
-    the organizer is told)."""
+    the organizer is told). Returns the ids of those who got a seat or an offer."""
     if event.status != EventStatus.PUBLISHED.value:
         return []
     free = event.capacity - seats_taken(session, event.id)
@@ -56,22 +67,63 @@ def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool =
         return []
     chosen = list(
         session.scalars(
-            select(Registration)
+            select(Registration.id)
             .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
             .order_by(Registration.id)
             .limit(free)
         )
     )
-    for registration in chosen:
-        if event.waitlist_mode == OFFER_MODE:
-            registration.status = OFFERED
-            registration.offer_expires_at = offer_deadline(event, now)
-            outbox.enqueue(session, outbox.OFFER, registration, now)
-            history.record(session, registration.id, OFFERED, "offered", history.BY_SYSTEM, now)
-        else:
-            confirm(session, registration, outbox.PROMOTED, "promoted", history.BY_SYSTEM, now)
-    session.flush()
+    if event.waitlist_mode == OFFER_MODE:
+        change_many(
+            session,
+            chosen,
+            {"status": OFFERED, "offer_expires_at": offer_deadline(event, now)},
+            outbox.OFFER,
+            "offered",
+            history.BY_SYSTEM,
+            now,
+        )
+    else:
+        change_many(
+            session,
+            chosen,
+            {"status": CONFIRMED, "confirmed_at": now, "offer_expires_at": None},
+            outbox.PROMOTED,
+            "promoted",
+            history.BY_SYSTEM,
+            now,
+            {"sequence": event.sequence},
+        )
     return chosen
+
+
+def change_many(
+    session: Session,
+    ids: Sequence[int],
+    values: dict[str, Any],
+    email_kind: Optional[str],
+    reason: str,
+    by: Actor,
+    now: datetime,
+    params: Optional[dict] = None,
+) -> None:
+    """Set `values` on the registrations `ids`, queue each an email of `email_kind`, and
+    record the change in their histories: three statements per chunk of ids."""
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(ids[start : start + CHUNK])
+        these = Registration.id.in_(chunk)
+        session.execute(update(Registration).where(these).values(**values).execution_options(synchronize_session=False))
+        if email_kind:
+            outbox.enqueue_for_registrations(session, email_kind, these, now, params)
+        history.record_for(session, these, values["status"], reason, by, now)
+    if ids:
+        # Objects loaded before now reload what the statements above wrote.
+        session.expire_all()
+        log.info("registrations %s: %s (%s) by %s", _id_list(ids), values["status"], reason, by.kind)
+
+
+def _id_list(ids: Sequence[int]) -> str:
+    return ", ".join(map(str, ids)) if len(ids) <= 20 else f"{len(ids)} from {min(ids)} to {max(ids)}"
 
 
 def confirm(
@@ -91,6 +143,11 @@ def set_cancelled(session: Session, registration: Registration, reason: str, by:
     registration.cancel_reason = reason
     registration.offer_expires_at = None
     history.record(session, registration.id, CANCELLED, reason, by, now)
+
+
+def cancelled_values(reason: str, now: datetime) -> dict[str, Any]:
+    """What set_cancelled sets, for change_many."""
+    return {"status": CANCELLED, "cancelled_at": now, "cancel_reason": reason, "offer_expires_at": None}
 
 
 def withdraw_invite(session: Session, event: Event, registration: Registration, email_kind: str, now: datetime) -> None:

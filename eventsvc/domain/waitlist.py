@@ -22,7 +22,7 @@ from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.registrations import get_by_id, get_by_token
 from eventsvc.domain.statuses import CONFIRMED, OFFERED, WAITLISTED, CancelReason, EventStatus
 
-# How many registrations one tick of a job handles at most; the rest waits for the next.
+# How many people one tick releases at most; the rest waits for the next tick.
 ROWS_PER_TICK = 2_000
 
 
@@ -76,20 +76,29 @@ def promote(session: Session, registration_id: int, over_capacity: bool, now: da
     return registration
 
 
-def expire_offers(session: Session, now: datetime, budget: int = ROWS_PER_TICK) -> int:
-    """Every offer past its deadline: cancelled, an offer-expired email, the seat offered on."""
+def expire_offers(session: Session, now: datetime) -> int:
+    """Every offer past its deadline, however many: cancelled, an offer-expired email each,
+    and the seats offered on, all in this tick (set-wise, event by event)."""
     due = (Registration.status == OFFERED) & (Registration.offer_expires_at <= now)
     done = 0
     for event_id in _events_with(session, due):
         event = lock_event(session, event_id)
-        for registration in _due(session, event_id, due, budget - done):
-            seats.set_cancelled(session, registration, CancelReason.OFFER_EXPIRED.value, BY_SYSTEM, now)
-            outbox.enqueue(session, outbox.OFFER_EXPIRED, registration, now)
-            done += 1
-        session.flush()
+        expired = list(
+            session.scalars(
+                select(Registration.id).where(Registration.event_id == event_id, due).order_by(Registration.id)
+            )
+        )
+        seats.change_many(
+            session,
+            expired,
+            seats.cancelled_values(CancelReason.OFFER_EXPIRED.value, now),
+            outbox.OFFER_EXPIRED,
+            CancelReason.OFFER_EXPIRED.value,
+            BY_SYSTEM,
+            now,
+        )
         seats.fill_free_seats(session, event, now, freed=True)
-        if done >= budget:
-            break
+        done += len(expired)
     return done
 
 

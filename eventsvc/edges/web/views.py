@@ -250,6 +250,14 @@ def answer(token: str, answer: str):
     return redirect(url_for("pages.manage", token=token), code=303)
 
 
+@pages.get("/r/<token>/decline")
+def confirm_decline(token: str):
+    """Declining costs the seat: a confirming step first."""
+    with unit_of_work(writes=False) as db_session:
+        registration = _load_registration(db_session, token)
+        return render_template("decline.html", registration=registration, event=registration.event, form=ConfirmForm())
+
+
 def render_error(status: int):
     titles = {404: _("Seite nicht gefunden"), 429: _("Zu viele Anfragen"), 413: _("Die Datei ist zu groß")}
     return render_template("error.html", status=status, title=titles.get(status, _("Das hat nicht geklappt"))), status
