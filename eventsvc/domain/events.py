@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import outbox
+from eventsvc.domain import outbox, questions
 from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, Registration
@@ -50,6 +50,7 @@ def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Eve
     }
     _check_rules(values)
     values["reminder_offsets"] = sorted(set(values["reminder_offsets"]), reverse=True)
+    values["questions"] = questions.normalised(values.get("questions") or [])
     event = Event(
         slug=f"{slugify(values['title'])}-{secrets.token_hex(3)}",
         uid=f"{uuid.uuid4()}@eventsvc",
@@ -72,6 +73,10 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
     _check_rules(merged)
     if "reminder_offsets" in changes:
         changes = changes | {"reminder_offsets": sorted(set(changes["reminder_offsets"]), reverse=True)}
+    if "questions" in changes:
+        new_questions = questions.normalised(changes["questions"] or [])
+        questions.check_change(event.questions or [], new_questions, _answered_keys(session, event.id))
+        changes = changes | {"questions": new_questions}
     moved = event.status == EventStatus.PUBLISHED.value and any(
         name in changes and changes[name] != getattr(event, name) for name in SCHEDULE_FIELDS
     )
@@ -173,6 +178,15 @@ def _check_rules(values: dict[str, Any]) -> None:
         errors["status"] = ["Must be one of: draft, published."]
     if errors:
         raise ValidationFailed(errors)
+
+
+def _answered_keys(session: Session, event_id: int) -> set[str]:
+    keys: set[str] = set()
+    for answers in session.scalars(
+        select(Registration.answers).where(Registration.event_id == event_id, Registration.answers.is_not(None))
+    ):
+        keys.update(answers or {})
+    return keys
 
 
 def _registrations(session: Session, event_id: int, *statuses: str) -> list[Registration]:

@@ -39,6 +39,7 @@ _LOCK_SEAT_RULES = (
         _EVENTS.registration_closes_at,
         _EVENTS.starts_at,
         _EVENTS.sequence,
+        _EVENTS.questions,
     )
     .where(_EVENTS.id == bindparam("event_id"))
     .with_for_update()

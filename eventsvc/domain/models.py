@@ -51,6 +51,8 @@ class Event(Model):
     # they have to answer.
     reconfirm_before: Mapped[Optional[int]]
     reconfirm_window: Mapped[int] = mapped_column(Integer, default=3 * 86400)
+    # What registering asks beyond name and address (see questions.py).
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     registration_opens_at: Mapped[Optional[datetime]]
     registration_closes_at: Mapped[Optional[datetime]]
     # Offsets before starts_at, in seconds, largest first.
@@ -117,6 +119,10 @@ class Registration(Model):
     reconfirmed_at: Mapped[Optional[datetime]]
     # When this person was asked to reconfirm (only those confirmed by then are asked).
     reconfirm_asked_at: Mapped[Optional[datetime]]
+    # Answers to the event's questions, by question key, as given.
+    answers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # When the person agreed to the processing of special-category answers (Art. 9 DSGVO).
+    sensitive_consent_at: Mapped[Optional[datetime]]
     attended: Mapped[bool] = mapped_column(Boolean, default=False)
     checked_in_at: Mapped[Optional[datetime]]
 

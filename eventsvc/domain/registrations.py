@@ -17,8 +17,16 @@ from typing import Optional
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import history, outbox, seats
-from eventsvc.domain.errors import EventFull, InvalidState, NotFound, RateLimited, RegistrationClosed
+from eventsvc.domain import history, outbox, questions, seats
+from eventsvc.domain.errors import (
+    AlreadyRegistered,
+    EventFull,
+    InvalidState,
+    NotFound,
+    RateLimited,
+    RegistrationClosed,
+    ValidationFailed,
+)
 from eventsvc.domain.history import BY_PARTICIPANT, Actor
 from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, Registration
@@ -51,6 +59,8 @@ class Applicant:
     organization: Optional[str] = None
     role: Optional[str] = None
     language: str = "de"
+    answers: Optional[dict] = None
+    sensitive_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,15 +100,19 @@ def register(
         raise NotFound("No such event.")
     if not is_registration_open(rules, now):
         raise RegistrationClosed("Registration for this event is closed.")
-    email = applicant.email.strip()
-    standing = _standing(session, event_id, normalize_email(email), now)
+    answers, sensitive = questions.checked_answers(
+        rules.questions or [], applicant.answers, applicant.sensitive_consent
+    )
+    standing = _standing(session, event_id, normalize_email(applicant.email), now)
     if standing.live_id is not None:
         existing = get_by_id(session, standing.live_id)
         _send_already_registered_notice(session, existing, now)
         return Registered(existing.id, existing.token, existing.status, None, already_registered=True)
     if standing.recent >= REGISTRATIONS_PER_ADDRESS:
         retry_after = (
-            _oldest_recent(session, event_id, normalize_email(email), now) + REGISTRATIONS_PER_ADDRESS_WINDOW - now
+            _oldest_recent(session, event_id, normalize_email(applicant.email), now)
+            + REGISTRATIONS_PER_ADDRESS_WINDOW
+            - now
         )
         raise RateLimited(
             "This address was registered for the event too often; try again later.",
@@ -107,10 +121,40 @@ def register(
     has_seat = newcomer_gets_seat(standing.taken, standing.waiting, rules.capacity)
     if not has_seat and not rules.waitlist_enabled:
         raise EventFull("The event is fully booked.")
-    status = CONFIRMED if has_seat else WAITLISTED
-    token = secrets.token_urlsafe(32)
     # Everyone waitlisted so far registered earlier, so the newcomer is last in line.
     position = None if has_seat else standing.waiting + 1
+    return _insert(
+        session,
+        event_id,
+        applicant,
+        CONFIRMED if has_seat else WAITLISTED,
+        position,
+        standing.feed_token,
+        answers,
+        sensitive,
+        rules.sequence,
+        by,
+        now,
+    )
+
+
+def _insert(
+    session: Session,
+    event_id: int,
+    applicant: Applicant,
+    status: str,
+    position: Optional[int],
+    feed_token: Optional[str],
+    answers: dict,
+    sensitive: bool,
+    sequence: int,
+    by: Actor,
+    now: datetime,
+) -> Registered:
+    """A new registration with its email and its first history entry."""
+    email = applicant.email.strip()
+    token = secrets.token_urlsafe(32)
+    confirmed = status == CONFIRMED
     registration_id = (
         session.connection()
         .execute(
@@ -125,19 +169,65 @@ def register(
                 "role": applicant.role,
                 "language": applicant.language,
                 # One personal feed per address: an earlier registration's token is reused.
-                "feed_token": standing.feed_token or secrets.token_urlsafe(24),
+                "feed_token": feed_token or secrets.token_urlsafe(24),
                 "status": status,
                 "created_at": now,
-                "confirmed_at": now if has_seat else None,
+                "confirmed_at": now if confirmed else None,
                 "attended": False,
+                "answers": answers or None,
+                "sensitive_consent_at": now if sensitive else None,
             },
         )
         .scalar_one()
     )
-    kind, params = (outbox.CONFIRMATION, None) if has_seat else (outbox.WAITLISTED, {"position": position})
-    outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, rules.sequence, now, params))
+    kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
+    outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, sequence, now, params))
     history.record(session, registration_id, status, "registered", by, now)
     return Registered(registration_id, token, status, position)
+
+
+def register_many(
+    session: Session, event_id: int, applicants: list[Applicant], now: datetime, by: Actor = BY_PARTICIPANT
+) -> list[Registered]:
+    """Colleagues in one go, seats in list order: all are registered, or (one of them
+    invalid or already registered) none; the caller's unit of work rolls back then."""
+    made = []
+    for number, applicant in enumerate(applicants):
+        try:
+            outcome = register(session, event_id, applicant, now, by)
+        except ValidationFailed as refusal:
+            raise ValidationFailed(
+                {f"people.{number}.{field}": messages for field, messages in refusal.errors.items()}
+            ) from refusal
+        if outcome.already_registered:
+            raise AlreadyRegistered(f"people.{number}: this email address is already registered for the event.")
+        made.append(outcome)
+    return made
+
+
+def transfer(
+    session: Session, token: str, substitute: Applicant, now: datetime, by: Actor = BY_PARTICIPANT
+) -> Registered:
+    """Pass a confirmed seat to a substitute, without the waitlist moving: the old
+    registration is cancelled (`transferred`) with a cancelling invite, the new one is
+    confirmed with a confirmation email."""
+    registration = get_by_token(session, token)
+    event = lock_event(session, registration.event_id)
+    session.refresh(registration)
+    if registration.status != CONFIRMED or event.starts_at <= now or event.status != EventStatus.PUBLISHED.value:
+        raise InvalidState("Only a confirmed seat of an event that has not started can be passed on.")
+    answers, sensitive = questions.checked_answers(
+        event.questions or [], substitute.answers, substitute.sensitive_consent
+    )
+    standing = _standing(session, event.id, normalize_email(substitute.email), now)
+    if standing.live_id is not None:
+        raise AlreadyRegistered("The substitute's address is already registered for the event.")
+    seats.set_cancelled(session, registration, CancelReason.TRANSFERRED.value, by, now)
+    seats.withdraw_invite(session, event, registration, outbox.CANCELLED, now)
+    session.flush()
+    return _insert(
+        session, event.id, substitute, CONFIRMED, None, standing.feed_token, answers, sensitive, event.sequence, by, now
+    )
 
 
 def _standing(session: Session, event_id: int, email_normalized: str, now: datetime):

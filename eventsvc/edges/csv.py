@@ -10,6 +10,8 @@ from typing import Any
 
 from flask import Response
 
+from eventsvc.domain.questions import answer_text, label
+
 REGISTRATION_COLUMNS = [
     "id",
     "name",
@@ -24,10 +26,12 @@ REGISTRATION_COLUMNS = [
 ]
 
 
-def csv_response(rows: list[dict], filename: str, columns: Sequence[str] = REGISTRATION_COLUMNS) -> Response:
+def csv_response(
+    rows: list[dict], filename: str, columns: Sequence[str] = REGISTRATION_COLUMNS, headers: Sequence[str] | None = None
+) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([csv_cell(header) for header in (headers or columns)])
     for row in rows:
         writer.writerow([csv_cell(row[column]) for column in columns])
     return Response(
@@ -47,3 +51,22 @@ def csv_cell(value: Any) -> str:
     text = str(value)
     # A cell starting like a formula would be run by the spreadsheet (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def answers_csv(rows: list[dict], questions: list[dict], filename: str) -> Response:
+    """The registrations with one column per question, in the event's order (headed by the
+    German label), then the keys of questions since removed whose answers are kept."""
+    current = [question["key"] for question in questions]
+    removed = sorted({key for row in rows for key in (row.get("answers") or {}) if key not in current})
+    by_key = {question["key"]: question for question in questions}
+    headers = [label(by_key[key], "de") for key in current] + removed
+    columns = [*REGISTRATION_COLUMNS, *(f"answers.{key}" for key in current + removed)]
+    flat = [
+        row
+        | {
+            f"answers.{key}": answer_text(by_key.get(key), (row.get("answers") or {}).get(key))
+            for key in current + removed
+        }
+        for row in rows
+    ]
+    return csv_response(flat, filename, columns, [*REGISTRATION_COLUMNS, *headers])

@@ -112,6 +112,17 @@ class Duration(fields.Field):
         return seconds
 
 
+class QuestionSchema(ma.Schema):
+    """One question of an event (checked further by the domain: unique keys, options, labels)."""
+
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    label = fields.Raw(required=True, metadata={"description": 'a text, or {"de": …, "en": …}'})
+    type = fields.String(required=True, validate=validate.OneOf(["text", "choice", "multi", "boolean"]))
+    required = fields.Boolean(load_default=False)
+    options = fields.List(fields.String(validate=validate.Length(min=1, max=200)), validate=validate.Length(max=30))
+    sensitive = fields.Boolean(load_default=False, metadata={"description": "special categories (Art. 9 DSGVO)"})
+
+
 class EventInSchema(ma.Schema):
     title = Text(200, required=True)
     description = Text(20000, lines="many", allow_none=True)
@@ -134,6 +145,7 @@ class EventInSchema(ma.Schema):
     promotion_cutoff = Duration(allow_none=True)
     reconfirm_before = Duration(allow_none=True)
     reconfirm_window = Duration(metadata={"description": "shorter than reconfirm_before; default P3D"})
+    questions = fields.List(fields.Nested(QuestionSchema), validate=validate.Length(max=30))
 
 
 class EventPatchSchema(EventInSchema):
@@ -169,6 +181,7 @@ class EventOutSchema(ma.Schema):
     promotion_cutoff = Duration(allow_none=True)
     reconfirm_before = Duration(allow_none=True)
     reconfirm_window = Duration()
+    questions = fields.List(fields.Nested(QuestionSchema))
     url = fields.String()
     ics_url = fields.String()
 
@@ -180,6 +193,16 @@ class RegistrationInSchema(ma.Schema):
     role = Text(200, allow_none=True)
     consent = fields.Boolean(required=True, validate=validate.Equal(True, error="Consent is required."))
     language = fields.String(validate=validate.OneOf(LANGUAGES))
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)),
+        values=fields.Raw(allow_none=True),
+        metadata={"description": "answers to the event's questions, by key"},
+    )
+    sensitive_consent = fields.Boolean(metadata={"description": "consent to special-category answers (Art. 9 DSGVO)"})
+
+
+class BatchInSchema(ma.Schema):
+    people = fields.List(fields.Nested(RegistrationInSchema), required=True, validate=validate.Length(min=1, max=10))
 
 
 def applicant_from(fields: dict) -> Applicant:
@@ -192,10 +215,14 @@ def applicant_from(fields: dict) -> Applicant:
         organization=(fields.get("organization") or "").strip() or None,
         role=(fields.get("role") or "").strip() or None,
         language=language,
+        answers=fields.get("answers") or {},
+        sensitive_consent=bool(fields.get("sensitive_consent")),
     )
 
 
 class LifecycleSchema(ma.Schema):
+    answers = fields.Dict(allow_none=True)
+    sensitive_consent_at = fields.DateTime(format="iso", allow_none=True)
     offer_expires_at = fields.DateTime(format="iso", allow_none=True)
     reconfirmed_at = fields.DateTime(format="iso", allow_none=True)
     cancel_reason = fields.String(allow_none=True)
@@ -207,6 +234,10 @@ class RegistrationCreatedSchema(LifecycleSchema):
     waitlist_position = fields.Integer(allow_none=True)
     token = fields.String()
     manage_url = fields.String()
+
+
+class BatchCreatedSchema(ma.Schema):
+    registrations = fields.List(fields.Nested(RegistrationCreatedSchema))
 
 
 class RegistrationOutSchema(RegistrationCreatedSchema):

@@ -44,6 +44,8 @@ def upgrade():
         batch_op.add_column(sa.Column('offer_expires_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('reconfirmed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('reconfirm_asked_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('answers', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('sensitive_consent_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_BEFORE),
                             postgresql_where=sa.text(LIVE_BEFORE))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
@@ -58,8 +60,9 @@ def upgrade():
         batch_op.add_column(sa.Column('promotion_cutoff', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('reconfirm_before', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('reconfirm_window', sa.Integer(), nullable=False, server_default=str(3 * 86400)))
+        batch_op.add_column(sa.Column('questions', sa.JSON(), nullable=False, server_default='[]'))
     with op.batch_alter_table('events', schema=None) as batch_op:
-        for column in ('waitlist_mode', 'offer_window', 'reconfirm_window'):
+        for column in ('waitlist_mode', 'offer_window', 'reconfirm_window', 'questions'):
             batch_op.alter_column(column, server_default=None)
 
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
@@ -104,12 +107,14 @@ def downgrade():
                             postgresql_where=sa.text(LIVE_NOW))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
                               sqlite_where=sa.text(LIVE_BEFORE), postgresql_where=sa.text(LIVE_BEFORE))
+        batch_op.drop_column('sensitive_consent_at')
+        batch_op.drop_column('answers')
         batch_op.drop_column('reconfirm_asked_at')
         batch_op.drop_column('reconfirmed_at')
         batch_op.drop_column('offer_expires_at')
         batch_op.drop_column('cancel_reason')
     with op.batch_alter_table('events', schema=None) as batch_op:
-        for column in ('reconfirm_window', 'reconfirm_before', 'promotion_cutoff', 'offer_window', 'waitlist_mode'):
+        for column in ('questions', 'reconfirm_window', 'reconfirm_before', 'promotion_cutoff', 'offer_window', 'waitlist_mode'):
             batch_op.drop_column(column)
     with op.batch_alter_table('registration_history', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_registration_history_registration_id'))

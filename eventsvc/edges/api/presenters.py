@@ -56,6 +56,7 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
         "promotion_cutoff": event.promotion_cutoff,
         "reconfirm_before": event.reconfirm_before,
         "reconfirm_window": event.reconfirm_window,
+        "questions": event.questions or [],
         "url": links().event(event.id),
         "ics_url": links().event_ics(event.id),
     }
@@ -71,6 +72,8 @@ def registration_created(registration: Registration | Registered, position: Opti
         "offer_expires_at": None,
         "reconfirmed_at": None,
         "cancel_reason": None,
+        "answers": None,
+        "sensitive_consent_at": None,
     }
 
 
@@ -80,6 +83,8 @@ def _lifecycle(registration: Registration) -> dict:
         "offer_expires_at": local(registration.offer_expires_at, tz),
         "reconfirmed_at": local(registration.reconfirmed_at, tz),
         "cancel_reason": registration.cancel_reason,
+        "answers": registration.answers or {},
+        "sensitive_consent_at": local(registration.sensitive_consent_at, tz),
     }
 
 

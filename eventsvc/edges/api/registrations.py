@@ -22,9 +22,11 @@ from eventsvc.edges.api.presenters import (
     registration_dict,
 )
 from eventsvc.edges.common import now
-from eventsvc.edges.csv import csv_response
+from eventsvc.edges.csv import answers_csv
 from eventsvc.edges.schemas import (
     AdminRegistrationSchema,
+    BatchCreatedSchema,
+    BatchInSchema,
     ChangeSchema,
     CheckinSchema,
     PromoteSchema,
@@ -57,6 +59,31 @@ def register(fields: dict, event_id: int):
     if outcome.already_registered:
         raise AlreadyRegistered("This email address is already registered for the event.")
     return registration_created(outcome, outcome.waitlist_position)
+
+
+@public.route("/events/<id:event_id>/registrations/batch", methods=["POST"])
+@public.arguments(BatchInSchema)
+@public.response(201, BatchCreatedSchema)
+@limiter.limit(registration_limit, exempt_when=has_valid_bearer_token)
+def register_batch(fields: dict, event_id: int):
+    """Register colleagues in one go (1 to 10 people, seats in list order): all of them, or
+    none if one is invalid or already registered. Each gets their own emails and token."""
+    by = acting_organizer() if bearer_holder() else history.BY_PARTICIPANT
+    with unit_of_work() as session:
+        made = registration_service.register_many(
+            session, event_id, [applicant_from(person) for person in fields["people"]], now(), by
+        )
+    return {"registrations": [registration_created(outcome, outcome.waitlist_position) for outcome in made]}
+
+
+@public.route("/registrations/<token>/transfer", methods=["POST"])
+@public.arguments(RegistrationInSchema)
+@public.response(201, RegistrationCreatedSchema)
+def transfer(fields: dict, token: str):
+    """Send a substitute: the confirmed seat passes to them without the waitlist moving."""
+    with unit_of_work() as session:
+        outcome = registration_service.transfer(session, token, applicant_from(fields), now())
+    return registration_created(outcome, None)
 
 
 def _participant_view(session, registration) -> dict:
@@ -141,15 +168,16 @@ def promote(fields: dict, registration_id: int):
 def list_for_event(query: dict, event_id: int):
     """All registrations of an event in registration order; `?format=csv` for a spreadsheet."""
     with unit_of_work(writes=False) as session:
-        event_service.get_event(session, event_id, public=False)
+        event = event_service.get_event(session, event_id, public=False)
         rows = [
             admin_registration_dict(registration, position)
             for registration, position in registration_service.list_for_event(session, event_id, query.get("status"))
         ]
+        asked = list(event.questions or [])
     if "attended" in query:
         rows = [row for row in rows if row["attended"] == query["attended"]]
     if query["format"] == "csv":
-        return csv_response(rows, f"registrations-{event_id}.csv")
+        return answers_csv(rows, asked, f"registrations-{event_id}.csv")
     return rows
 
 

@@ -13,8 +13,15 @@ class RegistrationForm(FlaskForm):
     organization = StringField()
     role = StringField()
     consent = BooleanField()
+    sensitive_consent = BooleanField()
     # A field people never see: bots that fill every input give themselves away.
     website = StringField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The answers to the event's questions as typed, and what is wrong with them, by key.
+        self.answers: dict = {}
+        self.answer_errors: dict[str, str] = {}
 
 
 class ConfirmForm(FlaskForm):

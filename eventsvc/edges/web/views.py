@@ -12,9 +12,17 @@ from flask_babel import gettext as _
 from eventsvc.db import unit_of_work
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
+from eventsvc.domain import questions, waitlist
 from eventsvc.domain import registrations as registration_service
-from eventsvc.domain import waitlist
-from eventsvc.domain.errors import EventFull, InvalidState, NotFound, OfferExpired, RateLimited, RegistrationClosed
+from eventsvc.domain.errors import (
+    EventFull,
+    InvalidState,
+    NotFound,
+    OfferExpired,
+    RateLimited,
+    RegistrationClosed,
+    ValidationFailed,
+)
 from eventsvc.domain.rules import is_registration_open, occupancy, waitlist_position
 from eventsvc.domain.statuses import EventStatus, RegistrationStatus
 from eventsvc.edges.common import links, now
@@ -41,6 +49,11 @@ def phase(event, moment) -> str:
     if event.ends_at <= moment:
         return "over"
     return "started" if event.starts_at <= moment else "ahead"
+
+
+@pages.app_template_filter("question_label")
+def question_label(question: dict) -> str:
+    return questions.label(question, str(get_locale()))
 
 
 @pages.app_context_processor
@@ -120,6 +133,12 @@ def register(event_id: int):
     if form.website.data:
         form.form_errors.append(_("Ihre Anmeldung konnte nicht verarbeitet werden."))
         return _event_page(event_id, form, 400)
+    with unit_of_work(writes=False) as db_session:
+        try:
+            asked = list(event_service.get_event(db_session, event_id, public=True).questions or [])
+        except NotFound:
+            abort(404)
+    form.answers = _answers_from(request.form, asked)
     payload = {
         "name": form.name.data or "",
         "email": (form.email.data or "").strip(),
@@ -127,6 +146,8 @@ def register(event_id: int):
         "role": form.role.data or None,
         "consent": bool(form.consent.data),
         "language": str(get_locale()),
+        "answers": form.answers,
+        "sensitive_consent": bool(form.sensitive_consent.data),
     }
     try:
         fields = RegistrationInSchema().load(payload)
@@ -138,6 +159,9 @@ def register(event_id: int):
             outcome = registration_service.register(db_session, event_id, applicant_from(fields), now())
     except NotFound:
         abort(404)
+    except ValidationFailed as refusal:
+        _attach_errors(form, refusal.errors)
+        return _event_page(event_id, form, 422)
     except RateLimited:
         form.form_errors.append(
             _(
@@ -172,15 +196,38 @@ def _field_messages() -> dict:
         "organization": _("Bitte höchstens 200 Zeichen, ohne Zeilenumbrüche."),
         "role": _("Bitte höchstens 200 Zeichen, ohne Zeilenumbrüche."),
         "consent": _("Bitte stimmen Sie der Verarbeitung Ihrer Daten zu."),
+        "sensitive_consent": _(
+            "Bitte stimmen Sie der Verarbeitung dieser besonderen Angaben zu, oder lassen Sie die Fragen leer."
+        ),
     }
 
 
 def _attach_errors(form: RegistrationForm, messages: dict) -> None:
     explained = _field_messages()
     for name in messages:
+        if name.startswith("answers."):
+            form.answer_errors[name.removeprefix("answers.")] = _("Bitte beantworten Sie diese Frage vollständig.")
+            continue
         field = getattr(form, name, None)
         if field is not None:
             field.errors = [explained.get(name, _("Bitte prüfen Sie diese Angabe."))]
+
+
+def _answers_from(submitted, asked: list[dict]) -> dict:
+    """The answers as the form sent them: a text, a choice, several choices, or yes/no."""
+    answers: dict = {}
+    for question in asked:
+        name = f"answers-{question['key']}"
+        if question["type"] == "multi":
+            chosen = submitted.getlist(name)
+            if chosen:
+                answers[question["key"]] = chosen
+        elif question["type"] == "boolean":
+            if submitted.get(name) in ("yes", "no"):
+                answers[question["key"]] = submitted.get(name) == "yes"
+        elif (submitted.get(name) or "").strip():
+            answers[question["key"]] = submitted.get(name)
+    return answers
 
 
 def _load_registration(db_session, token: str):
