@@ -153,7 +153,7 @@ def test_english_by_switch_and_by_accept_language(client, live, browser, page, r
     page.get_by_label("Name", exact=False).first.fill("Dora Drossel")
     page.get_by_label("Email address").fill("dora@example.org")
     page.locator("#consent").check()
-    page.get_by_role("button", name="Register").click()
+    page.get_by_role("button", name="Register", exact=True).click()
     assert "Your seat is confirmed." in page.content()
     check_accessibility(page)
     [dora] = client.get(
@@ -300,3 +300,55 @@ def test_an_offer_and_a_reconfirmation_are_answered_with_buttons(client, live, p
     assert "Teilnahme bestätigt" in page.locator("#status").inner_text()
     history = client.get(f"/api/v1/admin/registrations/{second['id']}/history", headers=admin).get_json()
     assert [h["reason"] for h in history][-2:] == ["accepted", "reconfirmed"]
+
+
+def test_questions_colleagues_and_a_substitute_in_the_browser(client, live, browser, request):
+    questions = [
+        {"key": "workshop", "label": {"de": "Workshop", "en": "Workshop"}, "type": "choice", "options": ["A", "B"]},
+        {"key": "topics", "label": "Themen", "type": "multi", "options": ["Recht", "Praxis"]},
+        {"key": "lunch", "label": "Mittagessen", "type": "boolean"},
+        {"key": "diet", "label": "Ernährung", "type": "text", "sensitive": True},
+    ]
+    event = create_event(client, title="Fachtag mit Fragen", questions=questions, capacity=5)
+    context = browser.new_context(locale="de-DE", viewport={"width": 375, "height": 740})
+    phone = context.new_page()
+    try:
+        phone.goto(f"{live}/events/{event['id']}")
+        check_accessibility(phone)
+        fill_form(phone, "Assistentin Amsel", "office@example.org")
+        phone.get_by_label("B", exact=True).check()
+        phone.get_by_label("Recht").check()
+        phone.get_by_label("Ja", exact=True).check()
+        phone.get_by_label("Ernährung", exact=True).fill("vegetarisch")
+        phone.get_by_role("button", name="Weitere Person anmelden").click()
+        assert phone.evaluate("document.activeElement.id") in ("colleague-0-name", "")
+        phone.locator("#colleague-0-name").fill("Bürgermeister Bussard")
+        phone.locator("#colleague-0-email").fill("mayor@example.org")
+        phone.get_by_role("button", name="Verbindlich anmelden").click()
+        assert phone.title().startswith("Fehler:")  # the sensitive answer needs its own consent
+        assert phone.locator("#sensitive_consent-error").is_visible()
+        assert phone.locator("#colleague-0-name").input_value() == "Bürgermeister Bussard"  # nothing is lost
+        check_accessibility(phone)
+        screenshot(phone, request, "fragen-fehler")
+        phone.locator("#sensitive_consent").check()
+        phone.get_by_role("button", name="Verbindlich anmelden").click()
+        assert "Auch die weitere Person ist angemeldet" in phone.content()
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+        phone.get_by_role("link", name="Vertretung schicken").click()
+        check_accessibility(phone)
+        phone.get_by_label("Name der Vertretung").fill("Stellvertreterin Specht")
+        phone.get_by_label("E-Mail-Adresse der Vertretung").fill("deputy@example.org")
+        phone.locator("#consent").check()
+        phone.get_by_role("button", name="Platz weitergeben").click()
+        assert "an Ihre Vertretung weitergegeben" in phone.locator("#status").inner_text()
+    finally:
+        context.close()
+    listed = client.get(
+        f"/api/v1/admin/events/{event['id']}/registrations", headers={"Authorization": "Bearer test-admin-token"}
+    ).get_json()
+    assert [(r["email"], r["status"]) for r in listed] == [
+        ("office@example.org", "cancelled"),
+        ("mayor@example.org", "confirmed"),
+        ("deputy@example.org", "confirmed"),
+    ]
+    assert listed[0]["answers"] == {"workshop": "B", "topics": ["Recht"], "lunch": True, "diet": "vegetarisch"}

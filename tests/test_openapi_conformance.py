@@ -19,12 +19,16 @@ from tests.helpers import ADMIN, create_event, register
 EXAMPLES = int(os.environ.get("EVENTSVC_SCHEMATHESIS_EXAMPLES", "12"))
 # Rules that OpenAPI 3.0 cannot state, so that a body the document allows may still be a
 # 422: an event's times (ends_at after starts_at, the registration window inside them, years
-# 1970 to 2200), and what an uploaded file is (judged by its content, not its name). Every
-# other check still runs on these operations.
+# 1970 to 2200) and questions (unique keys, options where a type needs them), what an
+# uploaded file is (judged by its content, not its name), and answers, which must fit the
+# questions of the event at hand. Every other check still runs on these operations.
 CROSS_FIELD_RULES = {
     "POST /api/v1/admin/events",
     "PATCH /api/v1/admin/events/{event_id}",
     "POST /api/v1/admin/events/{event_id}/documents",
+    "POST /api/v1/events/{event_id}/registrations",
+    "POST /api/v1/events/{event_id}/registrations/batch",
+    "POST /api/v1/registrations/{token}/transfer",
 }
 
 

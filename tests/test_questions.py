@@ -181,3 +181,68 @@ def test_the_form_asks_the_questions_and_keeps_the_answers(client):
         "lunch": False,
         "diet": "vegan",
     }
+
+
+def test_the_form_adds_colleagues_without_javascript(client):
+    event = create_event(client, capacity=5)
+    base = {"name": "Assistentin", "email": "office@example.org", "consent": "y", "colleagues": "0"}
+    more = client.post(f"/events/{event['id']}", data=base | {"action": "add_person"})
+    assert more.status_code == 200 and 'name="colleague-0-name"' in more.data.decode()
+    assert registrations(client, event["id"]) == []  # adding a person registers nobody yet
+    two = client.post(
+        f"/events/{event['id']}",
+        data=base
+        | {
+            "colleagues": "1",
+            "colleague-0-name": "Bürgermeister",
+            "colleague-0-email": "mayor@example.org",
+            "action": "add_person",
+        },
+    )
+    page = two.data.decode()
+    assert 'value="Bürgermeister"' in page and 'name="colleague-1-name"' in page and "autofocus" in page
+    bad = client.post(
+        f"/events/{event['id']}",
+        data=base
+        | {
+            "colleagues": "2",
+            "colleague-0-name": "Bürgermeister",
+            "colleague-0-email": "mayor@example.org",
+            "colleague-1-name": "Kämmerin",
+            "colleague-1-email": "keine-adresse",
+            "action": "register",
+        },
+    )
+    assert bad.status_code == 422 and 'id="colleague-1-email-error"' in bad.data.decode()
+    assert registrations(client, event["id"]) == []  # all or nothing
+    done = client.post(
+        f"/events/{event['id']}",
+        data=base
+        | {
+            "colleagues": "2",
+            "colleague-0-name": "Bürgermeister",
+            "colleague-0-email": "mayor@example.org",
+            "colleague-1-name": "",
+            "colleague-1-email": "",
+            "action": "register",
+        },
+    )
+    assert done.status_code == 303 and "others=1" in done.headers["Location"]
+    assert [r["email"] for r in registrations(client, event["id"])] == ["office@example.org", "mayor@example.org"]
+
+
+def test_a_substitute_is_sent_from_the_manage_page(client):
+    event = create_event(client, capacity=1)
+    made = register(client, event["id"], "mayor@example.org").get_json()
+    page = client.get(f"/r/{made['token']}").data.decode()
+    assert "Vertretung schicken" in page
+    assert "Platz weitergeben" in client.get(f"/r/{made['token']}/transfer").data.decode()
+    sent = client.post(
+        f"/r/{made['token']}/transfer", data={"name": "Stellvertreterin", "email": "deputy@example.org", "consent": "y"}
+    )
+    assert sent.status_code == 303
+    assert "an Ihre Vertretung weitergegeben" in client.get(f"/r/{made['token']}").data.decode()
+    assert [(r["email"], r["status"]) for r in registrations(client, event["id"])] == [
+        ("mayor@example.org", "cancelled"),
+        ("deputy@example.org", "confirmed"),
+    ]

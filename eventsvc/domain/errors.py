@@ -25,6 +25,8 @@ class EventFull(DomainError):
 
 class AlreadyRegistered(DomainError):
     code = "already_registered"
+    # In a batch, the number of the person (from 0) whose address is taken.
+    person: int = 0
 
 
 class InvalidState(DomainError):

@@ -200,7 +200,9 @@ def register_many(
                 {f"people.{number}.{field}": messages for field, messages in refusal.errors.items()}
             ) from refusal
         if outcome.already_registered:
-            raise AlreadyRegistered(f"people.{number}: this email address is already registered for the event.")
+            taken = AlreadyRegistered(f"people.{number}: this email address is already registered for the event.")
+            taken.person = number
+            raise taken
         made.append(outcome)
     return made
 

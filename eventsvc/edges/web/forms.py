@@ -22,6 +22,8 @@ class RegistrationForm(FlaskForm):
         # The answers to the event's questions as typed, and what is wrong with them, by key.
         self.answers: dict = {}
         self.answer_errors: dict[str, str] = {}
+        # Colleagues added with 'Weitere Person anmelden': their fields and errors.
+        self.colleagues: list[dict] = []
 
 
 class ConfirmForm(FlaskForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import marshmallow as ma
@@ -15,6 +16,7 @@ from eventsvc.domain import events as event_service
 from eventsvc.domain import questions, waitlist
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.errors import (
+    AlreadyRegistered,
     EventFull,
     InvalidState,
     NotFound,
@@ -123,9 +125,14 @@ def _registration_limit() -> str:
     return current_app.config["RATELIMIT_REGISTRATION"]
 
 
+MAX_COLLEAGUES = 9
+
+
 @pages.post("/events/<id:event_id>")
 @limiter.limit(_registration_limit, methods=["POST"])
 def register(event_id: int):
+    """Register the person who fills in the form, and the colleagues they add ('Weitere
+    Person anmelden' sends the form back with one more set of fields: no JavaScript)."""
     form = RegistrationForm()
     if not form.validate_on_submit():  # only the CSRF token is checked here
         form.form_errors.append(_("Das Formular ist abgelaufen. Bitte senden Sie es noch einmal."))
@@ -139,29 +146,40 @@ def register(event_id: int):
         except NotFound:
             abort(404)
     form.answers = _answers_from(request.form, asked)
-    payload = {
-        "name": form.name.data or "",
-        "email": (form.email.data or "").strip(),
-        "organization": form.organization.data or None,
-        "role": form.role.data or None,
-        "consent": bool(form.consent.data),
-        "language": str(get_locale()),
-        "answers": form.answers,
-        "sensitive_consent": bool(form.sensitive_consent.data),
-    }
+    form.colleagues = _colleagues_from(request.form)
+    if request.form.get("action") == "add_person":
+        form.colleagues = [*form.colleagues[: MAX_COLLEAGUES - 1], _empty_colleague(focus=True)]
+        return _event_page(event_id, form, 200)
+    people = [_payload(form.name.data, form.email.data, form.organization.data, form.role.data, form)]
+    people += [
+        _payload(c["name"], c["email"], c["organization"], c["role"], form)
+        for c in form.colleagues
+        if c["name"] or c["email"]
+    ]
     try:
-        fields = RegistrationInSchema().load(payload)
-    except ma.ValidationError as error:
-        _attach_errors(form, error.messages_dict)
+        loaded = [RegistrationInSchema().load(person) for person in people]
+    except ma.ValidationError:
+        _attach_person_errors(form, people)
         return _event_page(event_id, form, 422)
     try:
         with unit_of_work() as db_session:
-            outcome = registration_service.register(db_session, event_id, applicant_from(fields), now())
+            applicants = [applicant_from(fields) for fields in loaded]
+            if len(applicants) == 1:
+                outcome = registration_service.register(db_session, event_id, applicants[0], now())
+            else:
+                outcome = registration_service.register_many(db_session, event_id, applicants, now())[0]
     except NotFound:
         abort(404)
     except ValidationFailed as refusal:
-        _attach_errors(form, refusal.errors)
+        _attach_errors(form, {key.removeprefix("people.0."): value for key, value in refusal.errors.items()})
         return _event_page(event_id, form, 422)
+    except AlreadyRegistered as refusal:
+        message = _("Mit dieser E-Mail-Adresse besteht bereits eine Anmeldung für die Veranstaltung.")
+        if refusal.person:
+            _named_colleagues(form)[refusal.person - 1]["errors"]["email"] = message
+        else:
+            form.email.errors = [message]
+        return _event_page(event_id, form, 409)
     except RateLimited:
         form.form_errors.append(
             _(
@@ -185,7 +203,62 @@ def register(event_id: int):
             )
         ]
         return _event_page(event_id, form, 409)
-    return redirect(url_for("pages.manage", token=outcome.token, new=1), code=303)
+    arguments: dict[str, Any] = {"token": outcome.token, "new": 1}
+    if len(people) > 1:
+        arguments["others"] = len(people) - 1
+    return redirect(url_for("pages.manage", **arguments), code=303)
+
+
+def _payload(name, email, organization, role, form: RegistrationForm) -> dict:
+    return {
+        "name": name or "",
+        "email": (email or "").strip(),
+        "organization": organization or None,
+        "role": role or None,
+        # The person filling in the form agrees for the colleagues they name (the form says so).
+        "consent": bool(form.consent.data),
+        "language": str(get_locale()),
+        "answers": form.answers,
+        "sensitive_consent": bool(form.sensitive_consent.data),
+    }
+
+
+def _empty_colleague(focus: bool = False) -> dict:
+    return {"name": "", "email": "", "organization": "", "role": "", "errors": {}, "focus": focus}
+
+
+def _colleagues_from(submitted) -> list[dict]:
+    try:
+        count = max(0, min(MAX_COLLEAGUES, int(submitted.get("colleagues", "0"))))
+    except ValueError:
+        count = 0
+    return [
+        {
+            name: (submitted.get(f"colleague-{n}-{name}") or "").strip()
+            for name in ("name", "email", "organization", "role")
+        }
+        | {"errors": {}, "focus": False}
+        for n in range(count)
+    ]
+
+
+def _named_colleagues(form: RegistrationForm) -> list[dict]:
+    return [c for c in form.colleagues if c["name"] or c["email"]]
+
+
+def _attach_person_errors(form: RegistrationForm, people: list[dict]) -> None:
+    """Each person's schema errors beside their own fields."""
+    explained = _field_messages()
+    for number, person in enumerate(people):
+        try:
+            RegistrationInSchema().load(person)
+        except ma.ValidationError as error:
+            if number == 0:
+                _attach_errors(form, error.messages_dict)
+            else:
+                _named_colleagues(form)[number - 1]["errors"] = {
+                    name: explained.get(name, _("Bitte prüfen Sie diese Angabe.")) for name in error.messages_dict
+                }
 
 
 # Messages from the shared schema, in the page's language.
@@ -255,6 +328,7 @@ def manage(token: str):
             documents=documents,
             just_registered=request.args.get("new") == "1",
             too_late=request.args.get("late") == "1",
+            others=request.args.get("others", type=int) or 0,
             form=ConfirmForm(),
             offer_until=moment_text(registration.offer_expires_at, registration.event.timezone, str(get_locale()))
             if registration.offer_expires_at
@@ -295,6 +369,63 @@ def answer(token: str, answer: str):
         except (InvalidState, OfferExpired):
             return redirect(url_for("pages.manage", token=token, late=1), code=303)
     return redirect(url_for("pages.manage", token=token), code=303)
+
+
+@pages.route("/r/<token>/transfer", methods=["GET", "POST"])
+def send_substitute(token: str):
+    """'Vertretung schicken': the seat passes to a colleague, who registers here."""
+    form = RegistrationForm()
+    with unit_of_work(writes=False) as db_session:
+        registration = _load_registration(db_session, token)
+        event, stage = registration.event, phase(registration.event, now())
+        asked = list(event.questions or [])
+    if request.method == "POST" and stage == "ahead":
+        status = _transfer(token, form, asked)
+        if status is None:
+            return redirect(url_for("pages.manage", token=token), code=303)
+    else:
+        status = 200
+    with unit_of_work(writes=False) as db_session:
+        registration = _load_registration(db_session, token)
+        html = render_template(
+            "transfer.html", registration=registration, event=registration.event, form=form, phase=stage
+        )
+    return html, status
+
+
+def _transfer(token: str, form: RegistrationForm, asked: list[dict]) -> Optional[int]:
+    """Pass the seat on; None when done, else the status of the page that shows why not."""
+    if not form.validate_on_submit():
+        form.form_errors.append(_("Das Formular ist abgelaufen. Bitte senden Sie es noch einmal."))
+        return 400
+    form.answers = _answers_from(request.form, asked)
+    payload = {
+        "name": form.name.data or "",
+        "email": (form.email.data or "").strip(),
+        "organization": form.organization.data or None,
+        "role": form.role.data or None,
+        "consent": bool(form.consent.data),
+        "language": str(get_locale()),
+        "answers": form.answers,
+        "sensitive_consent": bool(form.sensitive_consent.data),
+    }
+    try:
+        fields = RegistrationInSchema().load(payload)
+        with unit_of_work() as db_session:
+            registration_service.transfer(db_session, token, applicant_from(fields), now())
+    except ma.ValidationError as error:
+        _attach_errors(form, error.messages_dict)
+        return 422
+    except ValidationFailed as refusal:
+        _attach_errors(form, refusal.errors)
+        return 422
+    except AlreadyRegistered:
+        form.email.errors = [_("Mit dieser E-Mail-Adresse besteht bereits eine Anmeldung für die Veranstaltung.")]
+        return 409
+    except InvalidState:
+        form.form_errors.append(_("Dieser Platz kann nicht mehr weitergegeben werden."))
+        return 409
+    return None
 
 
 @pages.get("/r/<token>/decline")
