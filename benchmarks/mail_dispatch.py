@@ -150,17 +150,7 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
         rendered = [
             compose(
                 db.session,
-                outbox.Claimed(
-                    row.id,
-                    row.kind,
-                    row.event_id,
-                    row.registration_id,
-                    row.recipient,
-                    row.params,
-                    row.attempts,
-                    row.created_at,
-                    row.message_key,
-                ),
+                outbox.Claimed.of(row),
                 settings,
                 env,
                 NOW,

@@ -82,3 +82,24 @@ def gunicorn(env: dict, port: int, log: Path, workers: int = 2):
         "wsgi:app",
     ]
     return running(command, env, port, log)
+
+
+def mail_env(database_url: str, instance: Path, smtp_port: int, **extra: str) -> dict:
+    """service_env for processes that send to the test SMTP server, looking for work often."""
+    settings = {
+        "EVENTSVC_MAIL_SERVER": "127.0.0.1",
+        "EVENTSVC_MAIL_PORT": str(smtp_port),
+        "EVENTSVC_TICK_SECONDS": "0.2",
+    }
+    return service_env(database_url, instance, **(settings | extra))
+
+
+def start_worker(env: dict, log: Path) -> subprocess.Popen:
+    """`eventsvc worker` in a process of its own, its output in `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "eventsvc.edges.cli", "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+    )

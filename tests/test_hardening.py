@@ -18,19 +18,9 @@ import requests
 from eventsvc import create_app
 from eventsvc.scheduler.jobs import tick
 from tests.helpers import ADMIN, create_event, register, wait_for
-from tests.processes import ROOT, service_env
+from tests.processes import ROOT, mail_env, start_worker
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-def _worker(env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "eventsvc.edges.cli", "worker"],
-        env=env,
-        cwd=ROOT,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 def _outbox_statuses(client) -> Counter:
@@ -47,16 +37,10 @@ def test_two_workers_with_a_short_lease_and_a_slow_mail_server_send_each_email_o
     for i in range(30):
         register(client, event["id"], f"p{i}@example.org")
     smtp.recorder.delay = 0.4
-    env = service_env(
-        database_url,
-        tmp_path / "instance",
-        EVENTSVC_MAIL_SERVER="127.0.0.1",
-        EVENTSVC_MAIL_PORT=str(smtp.port),
-        EVENTSVC_TICK_SECONDS="0.2",
-        EVENTSVC_MAIL_LEASE="2",
-        EVENTSVC_MAIL_BATCH_SIZE="10",
+    env = mail_env(
+        database_url, tmp_path / "instance", smtp.port, EVENTSVC_MAIL_LEASE="2", EVENTSVC_MAIL_BATCH_SIZE="10"
     )
-    workers = [_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
+    workers = [start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
     try:
         wait_for(lambda: len(smtp.raw()) >= 30, seconds=120)
     finally:
@@ -75,21 +59,15 @@ def test_a_stopped_worker_hands_its_emails_back_at_once(client, database_url, sm
     for i in range(8):
         register(client, event["id"], f"p{i}@example.org")
     smtp.recorder.delay = 0.5
-    env = service_env(
-        database_url,
-        tmp_path / "instance",
-        EVENTSVC_MAIL_SERVER="127.0.0.1",
-        EVENTSVC_MAIL_PORT=str(smtp.port),
-        EVENTSVC_TICK_SECONDS="0.2",
-    )  # a five-minute lease
-    first = _worker(env, tmp_path / "first.log")
+    env = mail_env(database_url, tmp_path / "instance", smtp.port)  # a five-minute lease
+    first = start_worker(env, tmp_path / "first.log")
     wait_for(lambda: len(smtp.raw()) >= 1, seconds=60)
     first.send_signal(signal.SIGTERM)
     assert first.wait(timeout=30) == 0
     statuses = _outbox_statuses(client)
     assert statuses["sending"] == 0 and statuses["sent"] < 8
     smtp.recorder.delay = 0
-    second = _worker(env, tmp_path / "second.log")
+    second = start_worker(env, tmp_path / "second.log")
     try:
         wait_for(lambda: len(smtp.raw()) >= 8, seconds=60)  # long before the lease would run out
     finally:
@@ -284,13 +262,7 @@ def test_serve_hands_its_emails_back_on_ctrl_c(client, database_url, smtp, tmp_p
 
     smtp.recorder.delay = 0.5
     port = free_port()
-    env = service_env(
-        database_url,
-        tmp_path / "instance",
-        EVENTSVC_MAIL_SERVER="127.0.0.1",
-        EVENTSVC_MAIL_PORT=str(smtp.port),
-        EVENTSVC_TICK_SECONDS="3600",
-    )
+    env = mail_env(database_url, tmp_path / "instance", smtp.port, EVENTSVC_TICK_SECONDS="3600")
     command = [sys.executable, "-m", "eventsvc.edges.cli", "serve", "--port", str(port)]
     event = create_event(client, capacity=100, reminders=[])
     with open(tmp_path / "serve.log", "wb") as log:

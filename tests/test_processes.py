@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.helpers import ADMIN, event_payload, wait_for
-from tests.processes import ROOT, free_port, running, service_env
+from tests.processes import free_port, mail_env, running, service_env, start_worker
 
 pytestmark = pytest.mark.slow
 
@@ -35,20 +35,14 @@ def test_serve_with_no_configuration_writes_eml_files(tmp_path):
 
 def test_two_workers_send_each_email_once(app, database_url, smtp, tmp_path):
     http_port = free_port()
-    env = service_env(
-        database_url,
-        tmp_path / "instance",
-        EVENTSVC_MAIL_SERVER="127.0.0.1",
-        EVENTSVC_MAIL_PORT=str(smtp.port),
-        EVENTSVC_TICK_SECONDS="0.2",
-    )
+    env = mail_env(database_url, tmp_path / "instance", smtp.port)
     command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "wsgi:app"]
     with running(command, env, http_port, tmp_path / "web.log") as base:
         event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=300), headers=ADMIN).json()
         for i in range(120):
             body = {"name": f"P{i}", "email": f"p{i}@example.org", "consent": True}
             requests.post(f"{base}/api/v1/events/{event['id']}/registrations", json=body)
-        workers = [_start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
+        workers = [start_worker(env, tmp_path / f"worker{n}.log") for n in range(2)]
         try:
             wait_for(lambda: len(smtp.raw()) >= 120)
         finally:  # a stopped worker has finished its SMTP exchange: every send it made has arrived
@@ -59,28 +53,9 @@ def test_two_workers_send_each_email_once(app, database_url, smtp, tmp_path):
     assert len(ids) == 120 and max(ids.values()) == 1
 
 
-def _start_worker(env: dict, log):
-    import subprocess
-
-    return subprocess.Popen(
-        [sys.executable, "-m", "eventsvc.edges.cli", "worker"],
-        env=env,
-        cwd=ROOT,
-        stdout=open(log, "wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
 def test_restart_mid_queue_loses_nothing_and_repeats_nothing(app, database_url, smtp, tmp_path):
     port = free_port()
-    env = service_env(
-        database_url,
-        tmp_path / "instance",
-        EVENTSVC_MAIL_SERVER="127.0.0.1",
-        EVENTSVC_MAIL_PORT=str(smtp.port),
-        EVENTSVC_TICK_SECONDS="0.2",
-        EVENTSVC_MAIL_RETRY_MAX_DELAY="2",
-    )
+    env = mail_env(database_url, tmp_path / "instance", smtp.port, EVENTSVC_MAIL_RETRY_MAX_DELAY="2")
     smtp.stop()  # mail piles up in the outbox while the server is down
     with running(serve_command(port), env, port, tmp_path / "serve1.log") as base:
         event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=100), headers=ADMIN).json()

@@ -215,6 +215,21 @@ class Claimed:
     created_at: datetime
     message_key: str
 
+    @classmethod
+    def of(cls, row: Any) -> Claimed:
+        """From a row (or an OutboxMessage) with the outbox's columns."""
+        return cls(
+            row.id,
+            row.kind,
+            row.event_id,
+            row.registration_id,
+            row.recipient,
+            row.params,
+            row.attempts,
+            row.created_at,
+            row.message_key,
+        )
+
 
 _OUTBOX = OutboxMessage.__table__.c
 _HELD_BY = and_(_OUTBOX.claimed_by == bindparam("sender"), _OUTBOX.status == SENDING)
@@ -265,20 +280,7 @@ def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, sen
         )
     )
     rows = sorted(session.connection().execute(statement).all(), key=lambda row: (row.next_attempt_at, row.id))
-    return [
-        Claimed(
-            row.id,
-            row.kind,
-            row.event_id,
-            row.registration_id,
-            row.recipient,
-            row.params,
-            row.attempts,
-            row.created_at,
-            row.message_key,
-        )
-        for row in rows
-    ]
+    return [Claimed.of(row) for row in rows]
 
 
 _RENEW = (
