@@ -246,3 +246,16 @@ def test_a_substitute_is_sent_from_the_manage_page(client):
         ("mayor@example.org", "cancelled"),
         ("deputy@example.org", "confirmed"),
     ]
+
+
+def test_a_batch_counts_once_against_the_client_limit(client, app_config, app):
+    from eventsvc import create_app
+
+    limited = create_app(app_config | {"RATELIMIT_ENABLED": True, "RATELIMIT_REGISTRATION": "2 per minute"})
+    api = limited.test_client()
+    event = create_event(client, capacity=20)
+    people = [{"name": f"P{i}", "email": f"b{i}@example.org", "consent": True} for i in range(5)]
+    url = f"/api/v1/events/{event['id']}/registrations/batch"
+    assert api.post(url, json={"people": people}).status_code == 201  # five people, one hit
+    assert api.post(url, json={"people": [people[0] | {"email": "c@example.org"}]}).status_code == 201
+    assert api.post(url, json={"people": [people[0] | {"email": "d@example.org"}]}).status_code == 429
