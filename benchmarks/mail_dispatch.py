@@ -98,6 +98,8 @@ def seed_events(events: int, per_event: int, starts: datetime, emails_too: bool)
                     "created_at": NOW - timedelta(days=30),
                     "confirmed_at": NOW - timedelta(days=30),
                     "attended": False,
+                    "registered_as": "confirmed",
+                    "registered_by": "participant",
                 }
                 for i in range(per_event)
             ],

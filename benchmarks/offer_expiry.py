@@ -69,6 +69,8 @@ def seed(offers: int) -> int:
                 "created_at": NOW - timedelta(days=10),
                 "offer_expires_at": NOW - timedelta(minutes=1) if offered else None,
                 "attended": False,
+                "registered_as": "waitlisted",
+                "registered_by": "participant",
             }
         )
     db.session.execute(insert(Registration), people)

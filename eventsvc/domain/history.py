@@ -1,7 +1,10 @@
 """The history of each registration: who changed what, when and why.
 
-Every domain function that changes a registration's status (or its attendance) records it
-here in the same transaction. The rows are also the audit trail of what organizers did.
+A registration records its own creation (when, as what, by whom: its `registered_*`
+columns, written by the one insert that makes it; registering is the hot path, and an extra
+row there would cost a round trip under the event's lock). Every later change of its status
+(or its attendance) is a row here, written by the domain function that makes the change, in
+the same transaction. Together they are also the audit trail of what organizers did.
 """
 
 from __future__ import annotations
@@ -93,11 +96,36 @@ def _log(change: dict) -> None:
     )
 
 
-def of_registration(session: Session, registration_id: int) -> list[RegistrationChange]:
-    return list(
-        session.scalars(
-            select(RegistrationChange)
-            .where(RegistrationChange.registration_id == registration_id)
-            .order_by(RegistrationChange.id)
-        )
+@dataclass(frozen=True)
+class Change:
+    at: datetime
+    status: str
+    reason: Optional[str]
+    by: str
+    actor: Optional[str]
+
+
+def of_registration(session: Session, registration: Registration) -> list[Change]:
+    """Every change of the registration, its creation first."""
+    created = Change(
+        registration.created_at,
+        registration.registered_as,
+        "registered",
+        registration.registered_by,
+        registration.registered_actor,
     )
+    later = session.scalars(
+        select(RegistrationChange)
+        .where(RegistrationChange.registration_id == registration.id)
+        .order_by(RegistrationChange.id)
+    )
+    return [created, *(Change(row.at, row.status, row.reason, row.by, row.actor) for row in later)]
+
+
+def creation_columns(status: str, by: Actor) -> dict:
+    """What a new registration records of its own creation (see the module's notes)."""
+    return {"registered_as": status, "registered_by": by.kind, "registered_actor": by.name}
+
+
+def log_creation(registration_id: int, status: str, by: Actor) -> None:
+    _log({"registration_id": registration_id, "status": status, "reason": "registered", "by": by.kind})

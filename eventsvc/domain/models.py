@@ -123,6 +123,10 @@ class Registration(Model):
     answers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     # When the person agreed to the processing of special-category answers (Art. 9 DSGVO).
     sensitive_consent_at: Mapped[Optional[datetime]]
+    # Its creation, the first entry of its history (history.py): as what, by whom.
+    registered_as: Mapped[str] = mapped_column(String(16))
+    registered_by: Mapped[str] = mapped_column(String(16))
+    registered_actor: Mapped[Optional[str]] = mapped_column(String(100))
     attended: Mapped[bool] = mapped_column(Boolean, default=False)
     checked_in_at: Mapped[Optional[datetime]]
 

@@ -176,13 +176,14 @@ def _insert(
                 "attended": False,
                 "answers": answers or None,
                 "sensitive_consent_at": now if sensitive else None,
+                **history.creation_columns(status, by),
             },
         )
         .scalar_one()
     )
     kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
     outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, sequence, now, params))
-    history.record(session, registration_id, status, "registered", by, now)
+    history.log_creation(registration_id, status, by)
     return Registered(registration_id, token, status, position)
 
 

@@ -35,9 +35,6 @@ def upgrade():
     )
     with op.batch_alter_table('registration_history', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_registration_history_registration_id'), ['registration_id'], unique=False)
-    # Registrations made before histories existed get their creation as the first entry.
-    op.execute("INSERT INTO registration_history (registration_id, at, status, reason, by) "
-               "SELECT id, created_at, status, 'registered', 'participant' FROM registrations")
 
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('cancel_reason', sa.String(length=32), nullable=True))
@@ -46,6 +43,9 @@ def upgrade():
         batch_op.add_column(sa.Column('reconfirm_asked_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('answers', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('sensitive_consent_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('registered_as', sa.String(length=16), nullable=False, server_default='confirmed'))
+        batch_op.add_column(sa.Column('registered_by', sa.String(length=16), nullable=False, server_default='participant'))
+        batch_op.add_column(sa.Column('registered_actor', sa.String(length=100), nullable=True))
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_BEFORE),
                             postgresql_where=sa.text(LIVE_BEFORE))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
@@ -53,6 +53,12 @@ def upgrade():
         batch_op.drop_index('ix_registrations_email_normalized')
         batch_op.create_index('ix_registrations_address', ['email_normalized', 'event_id', 'created_at'], unique=False)
     op.execute("UPDATE registrations SET cancel_reason = 'participant' WHERE status = 'cancelled'")
+    # Registrations made before: waitlisted if they got their seat after registering.
+    op.execute("UPDATE registrations SET registered_as = 'waitlisted' "
+               "WHERE confirmed_at IS NULL OR confirmed_at > created_at")
+    with op.batch_alter_table('registrations', schema=None) as batch_op:
+        for column in ('registered_as', 'registered_by'):
+            batch_op.alter_column(column, server_default=None)
 
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('waitlist_mode', sa.String(length=8), nullable=False, server_default='auto'))
@@ -107,6 +113,9 @@ def downgrade():
                             postgresql_where=sa.text(LIVE_NOW))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
                               sqlite_where=sa.text(LIVE_BEFORE), postgresql_where=sa.text(LIVE_BEFORE))
+        batch_op.drop_column('registered_actor')
+        batch_op.drop_column('registered_by')
+        batch_op.drop_column('registered_as')
         batch_op.drop_column('sensitive_consent_at')
         batch_op.drop_column('answers')
         batch_op.drop_column('reconfirm_asked_at')

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from eventsvc.domain.models import Event, Registration, RegistrationChange
+from eventsvc.domain.history import Change
+from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.registrations import Registered
 from eventsvc.domain.rules import Occupancy, is_registration_open, occupancy
 from eventsvc.edges.common import links, now
@@ -124,7 +125,7 @@ def admin_registration_dict(registration: Registration, position: Optional[int])
     } | _lifecycle(registration)
 
 
-def change_dict(change: RegistrationChange, tz: str) -> dict:
+def change_dict(change: Change, tz: str) -> dict:
     return {
         "at": local(change.at, tz),
         "status": change.status,

@@ -223,4 +223,4 @@ def registration_history(registration_id: int):
     with unit_of_work(writes=False) as session:
         registration = registration_service.get_by_id(session, registration_id)
         tz = registration.event.timezone
-        return [change_dict(change, tz) for change in history.of_registration(session, registration_id)]
+        return [change_dict(change, tz) for change in history.of_registration(session, registration)]
