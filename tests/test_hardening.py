@@ -288,3 +288,11 @@ def _answers(url: str) -> bool:
         return requests.get(url, timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/admin/events/0", "/api/v1/admin/events/2147483648", "/api/v1/admin/registrations/0/history"]
+)
+def test_an_id_that_cannot_exist_is_checked_for_a_token_then_not_found(client, path):
+    assert client.get(path).status_code == 401
+    assert client.get(path, headers=ADMIN).status_code == 404
