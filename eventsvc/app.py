@@ -25,7 +25,8 @@ from eventsvc.resources import resource_dir
 def create_app(overrides: Optional[dict] = None) -> Flask:
     overrides = overrides or {}
     instance_path = overrides.get("INSTANCE_PATH") or os.environ.get("EVENTSVC_INSTANCE_PATH")
-    app = Flask(__name__, instance_path=instance_path and os.path.abspath(instance_path))
+    # Named after the package: its instance folder is <prefix>/var/eventsvc-instance when installed.
+    app = Flask("eventsvc", instance_path=instance_path and os.path.abspath(instance_path))
     config.load(app, overrides)
     proxies = int(app.config["TRUSTED_PROXIES"])
     if proxies:
