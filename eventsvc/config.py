@@ -31,6 +31,10 @@ DEFAULTS = {
     "EMAIL_TEMPLATES": None,
     "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
     "PRIVACY_URL": None,
+    # The accessibility statement's feedback address (default: the sender's address) and the
+    # enforcement body's contact (name and address, as text).
+    "ACCESSIBILITY_CONTACT": None,
+    "ACCESSIBILITY_ENFORCEMENT": None,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_REGISTRATION": "20 per minute",
     "TRUSTED_PROXIES": 0,

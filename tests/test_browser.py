@@ -352,3 +352,24 @@ def test_questions_colleagues_and_a_substitute_in_the_browser(client, live, brow
         ("deputy@example.org", "confirmed"),
     ]
     assert listed[0]["answers"] == {"workshop": "B", "topics": ["Recht"], "lunch": True, "diet": "vegetarisch"}
+
+
+def test_the_accessibility_statement_in_both_languages_is_linked_from_every_page(client, live, page, request, app):
+    app.config.update(
+        ACCESSIBILITY_CONTACT="barrierefrei@verband.example",
+        ACCESSIBILITY_ENFORCEMENT="Schlichtungsstelle BGG, Mauerstraße 53, 10117 Berlin",
+        PRIVACY_URL="https://verband.example/datenschutz",
+    )
+    event = create_event(client)
+    for path in ("/", f"/events/{event['id']}"):
+        page.goto(live + path)
+        assert page.locator("footer").get_by_role("link", name="Datenschutzhinweise").count() == 1
+        page.locator("footer").get_by_role("link", name="Barrierefreiheit").click()
+        assert page.url.endswith("/barrierefreiheit")
+    assert "barrierefrei@verband.example" in page.content() and "Schlichtungsstelle BGG" in page.content()
+    check_accessibility(page)
+    screenshot(page, request, "barrierefreiheit")
+    page.goto(live + "/accessibility")
+    assert page.locator("h1").inner_text() == "Accessibility statement"
+    assert page.locator("html").get_attribute("lang") == "en"
+    check_accessibility(page)

@@ -128,3 +128,15 @@ def test_state_changes_are_logged_with_ids_not_names_or_addresses(client, caplog
     assert f"registration {made['id']}: confirmed (registered) by participant" in lines
     assert f"registration {made['id']}: cancelled (participant) by participant" in lines
     assert not any("erika" in line.lower() or "Mustermann" in line for line in lines)
+
+
+def test_every_registration_keeps_its_consent_and_the_privacy_notice_in_force(app, client):
+    app.config["PRIVACY_URL"] = "https://verband.example/datenschutz"
+    event = create_event(client)
+    made = register(client, event["id"], "a@example.org").get_json()
+    assert made["consented_at"] and made["privacy_url"] == "https://verband.example/datenschutz"
+    app.config["PRIVACY_URL"] = "https://verband.example/datenschutz-2027"  # a new notice later
+    shown = client.get(f"/api/v1/registrations/{made['token']}").get_json()
+    assert shown["privacy_url"] == "https://verband.example/datenschutz" and shown["consented_at"].endswith("+01:00")
+    listed = client.get(f"/api/v1/admin/events/{event['id']}/registrations", headers=ADMIN).get_json()
+    assert listed[0]["privacy_url"] == "https://verband.example/datenschutz"

@@ -123,6 +123,9 @@ class Registration(Model):
     answers: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     # When the person agreed to the processing of special-category answers (Art. 9 DSGVO).
     sensitive_consent_at: Mapped[Optional[datetime]]
+    # The consent to registering (Art. 7 DSGVO): when, and the privacy notice in force then.
+    consented_at: Mapped[Optional[datetime]]
+    privacy_url: Mapped[Optional[str]] = mapped_column(String(500))
     # Its creation, the first entry of its history (history.py): as what, by whom.
     registered_as: Mapped[str] = mapped_column(String(16))
     registered_by: Mapped[str] = mapped_column(String(16))

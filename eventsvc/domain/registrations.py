@@ -61,6 +61,8 @@ class Applicant:
     language: str = "de"
     answers: Optional[dict] = None
     sensitive_consent: bool = False
+    # The privacy notice the person agreed to (EVENTSVC_PRIVACY_URL when they registered).
+    privacy_url: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Registered:
     status: str
     waitlist_position: Optional[int]
     already_registered: bool = False
+    consented_at: Optional[datetime] = None
+    privacy_url: Optional[str] = None
 
 
 def normalize_email(email: str) -> str:
@@ -176,6 +180,8 @@ def _insert(
                 "attended": False,
                 "answers": answers or None,
                 "sensitive_consent_at": now if sensitive else None,
+                "consented_at": now,
+                "privacy_url": applicant.privacy_url,
                 **history.creation_columns(status, by),
             },
         )
@@ -184,7 +190,7 @@ def _insert(
     kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
     outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, sequence, now, params))
     history.log_creation(registration_id, status, by)
-    return Registered(registration_id, token, status, position)
+    return Registered(registration_id, token, status, position, consented_at=now, privacy_url=applicant.privacy_url)
 
 
 def register_many(

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow as ma
-from flask import request
+from flask import current_app, request
 from marshmallow import fields, validate
 
 from eventsvc.domain.durations import format_duration, parse_duration
@@ -217,11 +217,14 @@ def applicant_from(fields: dict) -> Applicant:
         language=language,
         answers=fields.get("answers") or {},
         sensitive_consent=bool(fields.get("sensitive_consent")),
+        privacy_url=current_app.config.get("PRIVACY_URL"),
     )
 
 
 class LifecycleSchema(ma.Schema):
     answers = fields.Dict(allow_none=True)
+    consented_at = fields.DateTime(format="iso", allow_none=True)
+    privacy_url = fields.String(allow_none=True)
     sensitive_consent_at = fields.DateTime(format="iso", allow_none=True)
     offer_expires_at = fields.DateTime(format="iso", allow_none=True)
     reconfirmed_at = fields.DateTime(format="iso", allow_none=True)

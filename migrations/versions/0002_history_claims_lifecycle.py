@@ -46,6 +46,8 @@ def upgrade():
         batch_op.add_column(sa.Column('registered_as', sa.String(length=16), nullable=False, server_default='confirmed'))
         batch_op.add_column(sa.Column('registered_by', sa.String(length=16), nullable=False, server_default='participant'))
         batch_op.add_column(sa.Column('registered_actor', sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column('consented_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('privacy_url', sa.String(length=500), nullable=True))
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_BEFORE),
                             postgresql_where=sa.text(LIVE_BEFORE))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
@@ -53,6 +55,8 @@ def upgrade():
         batch_op.drop_index('ix_registrations_email_normalized')
         batch_op.create_index('ix_registrations_address', ['email_normalized', 'event_id', 'created_at'], unique=False)
     op.execute("UPDATE registrations SET cancel_reason = 'participant' WHERE status = 'cancelled'")
+    # Every registration was made with consent (the form and the API require it).
+    op.execute("UPDATE registrations SET consented_at = created_at")
     # Registrations made before: waitlisted if they got their seat after registering.
     op.execute("UPDATE registrations SET registered_as = 'waitlisted' "
                "WHERE confirmed_at IS NULL OR confirmed_at > created_at")
@@ -113,6 +117,8 @@ def downgrade():
                             postgresql_where=sa.text(LIVE_NOW))
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
                               sqlite_where=sa.text(LIVE_BEFORE), postgresql_where=sa.text(LIVE_BEFORE))
+        batch_op.drop_column('privacy_url')
+        batch_op.drop_column('consented_at')
         batch_op.drop_column('registered_actor')
         batch_op.drop_column('registered_by')
         batch_op.drop_column('registered_as')

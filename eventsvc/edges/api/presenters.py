@@ -75,6 +75,8 @@ def registration_created(registration: Registration | Registered, position: Opti
         "cancel_reason": None,
         "answers": None,
         "sensitive_consent_at": None,
+        "consented_at": registration.consented_at,
+        "privacy_url": registration.privacy_url,
     }
 
 
@@ -86,6 +88,8 @@ def _lifecycle(registration: Registration) -> dict:
         "cancel_reason": registration.cancel_reason,
         "answers": registration.answers or {},
         "sensitive_consent_at": local(registration.sensitive_consent_at, tz),
+        "consented_at": local(registration.consented_at, tz),
+        "privacy_url": registration.privacy_url,
     }
 
 

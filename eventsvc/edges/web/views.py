@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from eventsvc.db import unit_of_work
@@ -69,6 +70,19 @@ def index():
         events = event_service.list_events(db_session, now(), public=True)
         counts = occupancy(db_session, [event.id for event in events])
         return render_template("index.html", events=events, occupancy=counts)
+
+
+@pages.get("/barrierefreiheit", defaults={"language": "de"})
+@pages.get("/accessibility", defaults={"language": "en"})
+def accessibility(language: str):
+    """The accessibility statement (BITV 2.0), in the language of its address."""
+    session["lang"] = language
+    config = current_app.config
+    contact = config.get("ACCESSIBILITY_CONTACT") or parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
+    with force_locale(language):
+        return render_template(
+            "accessibility.html", contact=contact, enforcement=config.get("ACCESSIBILITY_ENFORCEMENT")
+        )
 
 
 @pages.get("/language/<code>")
