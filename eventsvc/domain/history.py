@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import ColumnElement, String, insert, literal, select
+from sqlalchemy import ColumnElement, String, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.models import Registration, RegistrationChange
@@ -120,6 +120,16 @@ def of_registration(session: Session, registration: Registration) -> list[Change
         .order_by(RegistrationChange.id)
     )
     return [created, *(Change(row.at, row.status, row.reason, row.by, row.actor) for row in later)]
+
+
+def forget_actors(session: Session, registration_ids: list[int]) -> None:
+    """Anonymised registrations keep their history's statuses and times, not who acted."""
+    session.execute(
+        update(RegistrationChange)
+        .where(RegistrationChange.registration_id.in_(registration_ids))
+        .values(actor=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def creation_columns(status: str, by: Actor) -> dict:

@@ -16,6 +16,7 @@ __all__ = [
     "AdminToken",
     "Document",
     "DocumentDelivery",
+    "Erasure",
     "Event",
     "EventStatus",
     "OutboxMessage",
@@ -126,6 +127,8 @@ class Registration(Model):
     # The consent to registering (Art. 7 DSGVO): when, and the privacy notice in force then.
     consented_at: Mapped[Optional[datetime]]
     privacy_url: Mapped[Optional[str]] = mapped_column(String(500))
+    # When its personal data was removed (erasure on request, or the end of retention).
+    anonymised_at: Mapped[Optional[datetime]]
     # Its creation, the first entry of its history (history.py): as what, by whom.
     registered_as: Mapped[str] = mapped_column(String(16))
     registered_by: Mapped[str] = mapped_column(String(16))
@@ -182,6 +185,19 @@ class OutboxMessage(Model):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[Optional[datetime]]
+
+
+class Erasure(Model):
+    """One anonymisation of an event's registrations: when, how many, why (`request` or
+    `retention`). Holds no personal data, so that it can be shown to anyone who audits."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    registrations: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(16))
 
 
 class AdminToken(Model):

@@ -256,8 +256,9 @@ class RegistrationOutSchema(RegistrationCreatedSchema):
 
 class AdminRegistrationSchema(LifecycleSchema):
     id = fields.Integer()
-    name = fields.String()
-    email = fields.String()
+    anonymised = fields.Boolean()
+    name = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
     organization = fields.String(allow_none=True)
     role = fields.String(allow_none=True)
     language = fields.String()
@@ -351,6 +352,29 @@ class DeliveryReportSchema(ma.Schema):
 
 class StatusSchema(ma.Schema):
     status = fields.String()
+
+
+class PersonQuerySchema(ma.Schema):
+    email = fields.String(required=True, validate=[validate.Length(min=3, max=254), one_line])
+
+
+class PersonDataSchema(ma.Schema):
+    email = fields.String()
+    registrations = fields.List(fields.Dict())
+    emails = fields.List(fields.Dict())
+    downloads = fields.List(fields.Dict())
+
+
+class ErasureReportSchema(ma.Schema):
+    registrations = fields.Integer()
+    emails = fields.Integer()
+
+
+class ErasureSchema(ma.Schema):
+    at = fields.DateTime(format="iso")
+    event_id = fields.Integer()
+    registrations = fields.Integer()
+    reason = fields.String()
 
 
 class AdminTokenSchema(ma.Schema):

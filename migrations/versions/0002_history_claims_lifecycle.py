@@ -20,6 +20,19 @@ LIVE_NOW = "status IN ('confirmed', 'waitlisted', 'offered')"
 
 def upgrade():
     op.create_table(
+        'erasures',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('event_id', sa.Integer(), nullable=False),
+        sa.Column('registrations', sa.Integer(), nullable=False),
+        sa.Column('reason', sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_erasures_event_id_events'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_erasures')),
+    )
+    with op.batch_alter_table('erasures', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_erasures_event_id'), ['event_id'], unique=False)
+    op.create_table(
         'registration_history',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('registration_id', sa.Integer(), nullable=False),
@@ -47,6 +60,7 @@ def upgrade():
         batch_op.add_column(sa.Column('registered_by', sa.String(length=16), nullable=False, server_default='participant'))
         batch_op.add_column(sa.Column('registered_actor', sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column('consented_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('anonymised_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('privacy_url', sa.String(length=500), nullable=True))
         batch_op.drop_index('uq_registrations_live_email', sqlite_where=sa.text(LIVE_BEFORE),
                             postgresql_where=sa.text(LIVE_BEFORE))
@@ -99,6 +113,9 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('erasures', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_erasures_event_id'))
+    op.drop_table('erasures')
     with op.batch_alter_table('admin_tokens', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('uq_admin_tokens_name'), type_='unique')
         batch_op.drop_column('revoked_at')
@@ -118,6 +135,7 @@ def downgrade():
         batch_op.create_index('uq_registrations_live_email', ['event_id', 'email_normalized'], unique=True,
                               sqlite_where=sa.text(LIVE_BEFORE), postgresql_where=sa.text(LIVE_BEFORE))
         batch_op.drop_column('privacy_url')
+        batch_op.drop_column('anonymised_at')
         batch_op.drop_column('consented_at')
         batch_op.drop_column('registered_actor')
         batch_op.drop_column('registered_by')

@@ -112,7 +112,7 @@ def registration_dict(registration: Registration, position: Optional[int], event
 
 def admin_registration_dict(registration: Registration, position: Optional[int]) -> dict:
     tz = registration.event.timezone
-    return {
+    shown = {
         "id": registration.id,
         "name": registration.name,
         "email": registration.email,
@@ -127,6 +127,18 @@ def admin_registration_dict(registration: Registration, position: Optional[int])
         "attended": registration.attended,
         "checked_in_at": local(registration.checked_in_at, tz),
     } | _lifecycle(registration)
+    if registration.anonymised_at is None:
+        return shown | {"anonymised": False}
+    # Nothing personal is left of it; only what counts and attendance need.
+    return shown | {
+        "anonymised": True,
+        "name": None,
+        "email": None,
+        "organization": None,
+        "role": None,
+        "answers": None,
+        "privacy_url": None,
+    }
 
 
 def change_dict(change: Change, tz: str) -> dict:

@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
-from eventsvc.domain import history, waitlist
+from eventsvc.domain import history, privacy, waitlist
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.errors import AlreadyRegistered
 from eventsvc.domain.rules import waitlist_position
@@ -29,6 +29,7 @@ from eventsvc.edges.schemas import (
     BatchInSchema,
     ChangeSchema,
     CheckinSchema,
+    PersonDataSchema,
     PromoteSchema,
     RegistrationCreatedSchema,
     RegistrationInSchema,
@@ -97,6 +98,15 @@ def show(token: str):
     """A registration as its holder sees it, with the event."""
     with unit_of_work(writes=False) as session:
         return _participant_view(session, registration_service.get_by_token(session, token))
+
+
+@public.route("/registrations/<token>/data", methods=["GET"])
+@public.response(200, PersonDataSchema)
+def own_data(token: str):
+    """Everything held about your address (Art. 15 and 20 DSGVO), as JSON."""
+    with unit_of_work(writes=False) as session:
+        registration = registration_service.get_by_token(session, token)
+        return privacy.person_data(session, registration.email)
 
 
 @public.route("/registrations/<token>", methods=["DELETE"])

@@ -1,0 +1,52 @@
+"""A person's data for organizers (Art. 15 DSGVO) and its erasure (Art. 17), and the log of
+erasures; the participant's own export is in registrations.py."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from eventsvc.db import unit_of_work
+from eventsvc.domain import privacy
+from eventsvc.edges.api.auth import SECURITY, acting_organizer
+from eventsvc.edges.api.events import admin
+from eventsvc.edges.common import now
+from eventsvc.edges.schemas import ErasureReportSchema, ErasureSchema, PersonDataSchema, PersonQuerySchema
+
+
+@admin.route("/people", methods=["GET"])
+@admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
+@admin.response(200, PersonDataSchema)
+@admin.doc(security=SECURITY)
+def person_data(query: dict):
+    """Everything held about an address: registrations (with answers, consent and history),
+    the emails sent to it, its downloads."""
+    with unit_of_work(writes=False) as session:
+        return privacy.person_data(session, query["email"])
+
+
+@admin.route("/people", methods=["DELETE"])
+@admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
+@admin.response(200, ErasureReportSchema)
+@admin.doc(security=SECURITY)
+def erase_person(query: dict):
+    """Erase an address: its live registrations are cancelled (their seats go on, nothing is
+    sent to it), emails still queued to it are dropped, and everything about it is anonymised."""
+    with unit_of_work() as session:
+        return privacy.erase_person(session, query["email"], now(), acting_organizer())
+
+
+@admin.route("/erasures", methods=["GET"])
+@admin.response(200, ErasureSchema(many=True))
+@admin.doc(security=SECURITY)
+def erasures():
+    """Every anonymisation: when, which event, how many registrations, why. No personal data."""
+    with unit_of_work(writes=False) as session:
+        return [
+            {
+                "at": erasure.at,
+                "event_id": erasure.event_id,
+                "registrations": erasure.registrations,
+                "reason": erasure.reason,
+            }
+            for erasure in privacy.erasures(session)
+        ]
