@@ -18,7 +18,8 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.processes import free_port, running  # noqa: E402
+from tests.processes import free_port  # noqa: E402
+from tests.processes import gunicorn as run_gunicorn  # noqa: E402
 
 POSTGRES_ADMIN = os.environ.get("EVENTSVC_TEST_POSTGRES_URL", "postgresql://eventsvc:eventsvc@127.0.0.1:5432/postgres")
 
@@ -69,21 +70,8 @@ def migrate(env: dict) -> None:
 
 
 def gunicorn(app_spec: str, env: dict, log: Path, workers: int = 2):
-    """`app_spec` under gunicorn on a free port, healthy before it is used; stopped afterwards."""
-    port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        app_spec,
-    ]
-    return running(command, env, port, log)
+    """`app_spec` under gunicorn on a free port, as the tests start it, logging only warnings."""
+    return run_gunicorn(env, free_port(), log, workers, app_spec, "--log-level", "warning")
 
 
 def fire(requests_to_send: list, concurrency: int) -> dict:

@@ -68,7 +68,9 @@ def running(command: list[str], env: dict, port: int, log: Path):
                 process.wait()
 
 
-def gunicorn(env: dict, port: int, log: Path, workers: int = 2):
+def gunicorn(env: dict, port: int, log: Path, workers: int = 2, app_spec: str = "wsgi:app", *options: str):
+    """`app_spec` under gunicorn with `workers` workers on `port`, healthy before it is used;
+    stopped afterwards. `options` go to gunicorn as they are."""
     command = [
         sys.executable,
         "-m",
@@ -79,7 +81,8 @@ def gunicorn(env: dict, port: int, log: Path, workers: int = 2):
         f"127.0.0.1:{port}",
         "--timeout",
         "60",
-        "wsgi:app",
+        *options,
+        app_spec,
     ]
     return running(command, env, port, log)
 
