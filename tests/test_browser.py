@@ -87,6 +87,13 @@ def fill_form(page, name: str, email: str, consent: bool = True) -> None:
         page.locator("#consent").check()
 
 
+def follow(page, target) -> None:
+    """Click a link or submit button and wait for the page it leads to; reading the
+    page before the navigation commits would see the old or an empty document."""
+    with page.expect_navigation():
+        target.click()
+
+
 def test_register_waitlist_cancel_and_promotion(client, live, page, request):
     event = create_event(client, capacity=1, title="Fachtag Standesamt 2027")
     page.goto(live + "/")
@@ -94,11 +101,11 @@ def test_register_waitlist_cancel_and_promotion(client, live, page, request):
     assert "Noch 1 Platz frei" in page.content()
     check_accessibility(page)
     screenshot(page, request, "1-uebersicht")
-    page.get_by_role("link", name="Fachtag Standesamt 2027").click()
+    follow(page, page.get_by_role("link", name="Fachtag Standesamt 2027"))
     check_accessibility(page)
     screenshot(page, request, "2-veranstaltung")
     fill_form(page, "Anna Amsel", "anna@example.org")
-    page.get_by_role("button", name="Verbindlich anmelden").click()
+    follow(page, page.get_by_role("button", name="Verbindlich anmelden"))
     assert "Ihr Platz ist bestätigt." in page.content()
     assert "Eine E-Mail mit allen Angaben ist unterwegs an anna@example.org." in page.content()
     check_accessibility(page)
@@ -107,14 +114,14 @@ def test_register_waitlist_cancel_and_promotion(client, live, page, request):
     page.goto(f"{live}/events/{event['id']}")
     assert "ausgebucht – Anmeldung auf die Warteliste" in page.content()
     fill_form(page, "Bernd Bussard", "bernd@example.org")
-    page.get_by_role("button", name="Auf die Warteliste").click()
+    follow(page, page.get_by_role("button", name="Auf die Warteliste"))
     assert "Sie stehen auf der Warteliste, auf Platz 1." in page.content()
     bernd_url = page.url.replace("?new=1", "")
     page.goto(anna_url)
-    page.get_by_role("link", name="Anmeldung stornieren").click()
+    follow(page, page.get_by_role("link", name="Anmeldung stornieren"))
     check_accessibility(page)
     screenshot(page, request, "4-stornieren")
-    page.get_by_role("button", name="Ja, Anmeldung stornieren").click()
+    follow(page, page.get_by_role("button", name="Ja, Anmeldung stornieren"))
     assert page.locator("#status").inner_text().strip() == "Storniert"
     page.goto(bernd_url)
     assert page.locator("#status").inner_text().strip() == "Platz bestätigt"
@@ -127,7 +134,7 @@ def test_bad_input_is_shown_next_to_the_fields_and_kept(client, live, page, requ
     page.goto(f"{live}/events/{event['id']}")
     page.get_by_label("Name", exact=False).first.fill("Clara Chen")
     page.get_by_label("E-Mail-Adresse").fill("keine-adresse")
-    page.get_by_role("button", name="Verbindlich anmelden").click()
+    follow(page, page.get_by_role("button", name="Verbindlich anmelden"))
     email = page.get_by_label("E-Mail-Adresse")
     assert email.get_attribute("aria-invalid") == "true"
     described = email.get_attribute("aria-describedby").split()
@@ -147,13 +154,13 @@ def test_bad_input_is_shown_next_to_the_fields_and_kept(client, live, page, requ
 def test_english_by_switch_and_by_accept_language(client, live, browser, page, request):
     event = create_event(client)
     page.goto(f"{live}/events/{event['id']}")
-    page.get_by_role("link", name="English").click()
+    follow(page, page.get_by_role("link", name="English"))
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.get_by_role("heading", name="Registration").is_visible()
     page.get_by_label("Name", exact=False).first.fill("Dora Drossel")
     page.get_by_label("Email address").fill("dora@example.org")
     page.locator("#consent").check()
-    page.get_by_role("button", name="Register", exact=True).click()
+    follow(page, page.get_by_role("button", name="Register", exact=True))
     assert "Your seat is confirmed." in page.content()
     check_accessibility(page)
     [dora] = client.get(
@@ -227,12 +234,12 @@ def test_a_rejected_form_says_so_in_the_title_and_takes_focus(client, live, page
     event = create_event(client)
     page.goto(f"{live}/events/{event['id']}")
     page.get_by_label("Name", exact=False).first.fill("Clara Chen")
-    page.get_by_role("button", name="Verbindlich anmelden").click()
+    follow(page, page.get_by_role("button", name="Verbindlich anmelden"))
     assert page.title().startswith("Fehler:")
     # Autofocus is applied at the page's next rendering step, not at load.
     page.locator("#form-errors:focus").wait_for(timeout=5000)
     fill_form(page, "Clara Chen", "clara@example.org")
-    page.get_by_role("button", name="Verbindlich anmelden").click()
+    follow(page, page.get_by_role("button", name="Verbindlich anmelden"))
     assert page.title().startswith("Anmeldung bestätigt")
 
 
@@ -283,10 +290,10 @@ def test_an_offer_and_a_reconfirmation_are_answered_with_buttons(client, live, p
     assert "Ihr Platz ist bis Mittwoch, 4. November 2026, 09:00 Uhr reserviert." in page.content()
     check_accessibility(page)
     screenshot(page, request, "angebot")
-    page.get_by_role("link", name="Ablehnen").click()  # a confirming step: declining costs the seat
+    follow(page, page.get_by_role("link", name="Ablehnen"))  # a confirming step: declining costs the seat
     check_accessibility(page)
-    page.get_by_role("link", name="Nein, zurück").click()
-    page.get_by_role("button", name="Platz annehmen").click()
+    follow(page, page.get_by_role("link", name="Nein, zurück"))
+    follow(page, page.get_by_role("button", name="Platz annehmen"))
     assert page.locator("#status").inner_text().strip() == "Platz bestätigt"
     page.goto(third["manage_url"].replace("https://events.example.org", live))
     assert page.locator("#status").inner_text().strip().startswith("Warteliste")
@@ -296,7 +303,7 @@ def test_an_offer_and_a_reconfirmation_are_answered_with_buttons(client, live, p
     page.get_by_role("link", name="Absagen").wait_for()
     check_accessibility(page)
     screenshot(page, request, "bestaetigen")
-    page.get_by_role("button", name="Teilnahme bestätigen").click()
+    follow(page, page.get_by_role("button", name="Teilnahme bestätigen"))
     assert "Teilnahme bestätigt" in page.locator("#status").inner_text()
     history = client.get(f"/api/v1/admin/registrations/{second['id']}/history", headers=admin).get_json()
     assert [h["reason"] for h in history][-2:] == ["accepted", "reconfirmed"]
@@ -320,26 +327,26 @@ def test_questions_colleagues_and_a_substitute_in_the_browser(client, live, brow
         phone.get_by_label("Recht").check()
         phone.get_by_label("Ja", exact=True).check()
         phone.get_by_label("Ernährung", exact=True).fill("vegetarisch")
-        phone.get_by_role("button", name="Weitere Person anmelden").click()
+        follow(phone, phone.get_by_role("button", name="Weitere Person anmelden"))
         assert phone.evaluate("document.activeElement.id") in ("colleague-0-name", "")
         phone.locator("#colleague-0-name").fill("Bürgermeister Bussard")
         phone.locator("#colleague-0-email").fill("mayor@example.org")
-        phone.get_by_role("button", name="Verbindlich anmelden").click()
+        follow(phone, phone.get_by_role("button", name="Verbindlich anmelden"))
         assert phone.title().startswith("Fehler:")  # the sensitive answer needs its own consent
         assert phone.locator("#sensitive_consent-error").is_visible()
         assert phone.locator("#colleague-0-name").input_value() == "Bürgermeister Bussard"  # nothing is lost
         check_accessibility(phone)
         screenshot(phone, request, "fragen-fehler")
         phone.locator("#sensitive_consent").check()
-        phone.get_by_role("button", name="Verbindlich anmelden").click()
+        follow(phone, phone.get_by_role("button", name="Verbindlich anmelden"))
         assert "Auch die weitere Person ist angemeldet" in phone.content()
         assert phone.evaluate("document.documentElement.scrollWidth") <= 375
-        phone.get_by_role("link", name="Vertretung schicken").click()
+        follow(phone, phone.get_by_role("link", name="Vertretung schicken"))
         check_accessibility(phone)
         phone.get_by_label("Name der Vertretung").fill("Stellvertreterin Specht")
         phone.get_by_label("E-Mail-Adresse der Vertretung").fill("deputy@example.org")
         phone.locator("#consent").check()
-        phone.get_by_role("button", name="Platz weitergeben").click()
+        follow(phone, phone.get_by_role("button", name="Platz weitergeben"))
         assert "an Ihre Vertretung weitergegeben" in phone.locator("#status").inner_text()
     finally:
         context.close()
@@ -364,7 +371,7 @@ def test_the_accessibility_statement_in_both_languages_is_linked_from_every_page
     for path in ("/", f"/events/{event['id']}"):
         page.goto(live + path)
         assert page.locator("footer").get_by_role("link", name="Datenschutzhinweise").count() == 1
-        page.locator("footer").get_by_role("link", name="Barrierefreiheit").click()
+        follow(page, page.locator("footer").get_by_role("link", name="Barrierefreiheit"))
         assert page.url.endswith("/barrierefreiheit")
     assert "barrierefrei@verband.example" in page.content() and "Schlichtungsstelle BGG" in page.content()
     check_accessibility(page)
