@@ -10,6 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis.core.parameters import ParameterLocation
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -30,6 +31,13 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/events/{event_id}/registrations/batch",
     "POST /api/v1/registrations/{token}/transfer",
 }
+
+
+def credentials(case) -> dict[str, str]:
+    """The admin token, unless the case left the Authorization header out on purpose (a
+    negative case): put back, it would turn that case into a valid request."""
+    removed = case.meta is not None and case.meta.is_negative_at(ParameterLocation.HEADER)
+    return {} if removed and "Authorization" not in (case.headers or {}) else ADMIN
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -57,7 +65,7 @@ def test_every_operation_answers_as_documented(app, client, mode):
         def answers_as_documented(case):
             cases[0] += 1
             excluded = [positive_data_acceptance] if case.operation.label in CROSS_FIELD_RULES else []
-            case.call_and_validate(headers=ADMIN, excluded_checks=excluded)
+            case.call_and_validate(headers=credentials(case), excluded_checks=excluded)
 
         try:
             answers_as_documented()
