@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask
 
 from eventsvc.db import engine_options
+from eventsvc.domain.durations import parse_duration
 
 # Where links point when neither EVENTSVC_BASE_URL nor `eventsvc serve` says otherwise.
 FALLBACK_BASE_URL = "http://127.0.0.1:5000"
@@ -31,6 +32,12 @@ DEFAULTS = {
     "EMAIL_TEMPLATES": None,
     "UPLOAD_MAX_BYTES": 50 * 1024 * 1024,
     "PRIVACY_URL": None,
+    # How long after an event's end its personal data is kept (ISO 8601), unless the event
+    # says otherwise; the end of retention works through RETENTION_BATCH registrations per
+    # transaction and at most about RETENTION_ROWS_PER_TICK per scheduler tick.
+    "RETENTION": "P365D",
+    "RETENTION_BATCH": 500,
+    "RETENTION_ROWS_PER_TICK": 2000,
     # The accessibility statement's feedback address (default: the sender's address) and the
     # enforcement body's contact (name and address, as text).
     "ACCESSIBILITY_CONTACT": None,
@@ -66,6 +73,7 @@ def load(app: Flask, overrides: dict | None) -> None:
     app.config.setdefault("UPLOAD_DIR", str(instance / "documents"))
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
+    app.config["RETENTION_SECONDS"] = parse_duration(str(app.config["RETENTION"]))
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["UPLOAD_MAX_BYTES"]) + 64 * 1024
 
 

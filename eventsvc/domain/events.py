@@ -28,6 +28,8 @@ DEFAULT_DOCUMENTATION_DELAY = 2 * 3600
 DEFAULT_OFFER_WINDOW = 48 * 3600
 DEFAULT_RECONFIRM_WINDOW = 3 * 86400
 MIN_OFFER_WINDOW = 60
+DEFAULT_RETENTION = 365 * 86400
+DEFAULT_SENSITIVE_RETENTION = 30 * 86400
 # The fields whose change is sent to participants as an updated invite.
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")
 
@@ -46,8 +48,11 @@ def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Eve
         "reconfirm_before": None,
         "reconfirm_window": DEFAULT_RECONFIRM_WINDOW,
         "reminders_queued": {},
+        "retention": DEFAULT_RETENTION,
         **fields,
     }
+    # Sensitive answers never outlast the rest.
+    values.setdefault("sensitive_retention", min(DEFAULT_SENSITIVE_RETENTION, values["retention"]))
     _check_rules(values)
     values["reminder_offsets"] = sorted(set(values["reminder_offsets"]), reverse=True)
     values["questions"] = questions.normalised(values.get("questions") or [])
@@ -69,6 +74,8 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
     event = lock_event(session, event_id)
     if event.status == EventStatus.CANCELLED.value:
         raise InvalidState("A cancelled event cannot be changed.")
+    if "retention" in changes and "sensitive_retention" not in changes:
+        changes = changes | {"sensitive_retention": min(event.sensitive_retention, changes["retention"])}
     merged = {name: getattr(event, name) for name in _RULE_FIELDS} | changes
     _check_rules(merged)
     if "reminder_offsets" in changes:
@@ -89,6 +96,8 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
     }
     for name, value in changes.items():
         setattr(event, name, value)
+    if any(name in changes for name in ("ends_at", "retention")):
+        event.retention_notice_at = None  # the organizer is told of the new date
     if changed:
         event.changed_at = now
     if moved:
@@ -159,6 +168,8 @@ _RULE_FIELDS = (
     "offer_window",
     "reconfirm_before",
     "reconfirm_window",
+    "retention",
+    "sensitive_retention",
 )
 
 
@@ -174,6 +185,8 @@ def _check_rules(values: dict[str, Any]) -> None:
     before, window = values.get("reconfirm_before"), values.get("reconfirm_window", DEFAULT_RECONFIRM_WINDOW)
     if before is not None and window >= before:
         errors["reconfirm_window"] = ["Must be shorter than reconfirm_before."]
+    if values.get("sensitive_retention", 0) > values.get("retention", DEFAULT_RETENTION):
+        errors["sensitive_retention"] = ["Must not be longer than retention."]
     if values.get("status") not in (EventStatus.DRAFT.value, EventStatus.PUBLISHED.value):
         errors["status"] = ["Must be one of: draft, published."]
     if errors:

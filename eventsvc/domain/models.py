@@ -74,6 +74,15 @@ class Event(Model):
     cancelled_at: Mapped[Optional[datetime]]
     # Set once the automatic documentation delivery has run for this event.
     documentation_delivered_at: Mapped[Optional[datetime]]
+    # Seconds after ends_at that its personal data is kept, and its answers to sensitive
+    # questions (see retention.py); when the organizer was told of the removal, when the
+    # sensitive answers went (up to which registration id so far), and when everything went.
+    retention: Mapped[int] = mapped_column(Integer, default=365 * 86400)
+    sensitive_retention: Mapped[int] = mapped_column(Integer, default=30 * 86400)
+    retention_notice_at: Mapped[Optional[datetime]]
+    sensitive_removed_through: Mapped[int] = mapped_column(Integer, default=0)
+    sensitive_removed_at: Mapped[Optional[datetime]]
+    personal_data_removed_at: Mapped[Optional[datetime]]
 
     registrations: Mapped[list[Registration]] = relationship(back_populates="event", lazy="raise")
 

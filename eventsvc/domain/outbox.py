@@ -47,6 +47,7 @@ WAITLIST_LEFT = "waitlist-left"
 RECONFIRM = "reconfirm"
 RELEASED = "released"
 SEAT_FREE = "seat-free"
+RETENTION_NOTICE = "retention-notice"
 KINDS = (
     CONFIRMATION,
     WAITLISTED,
@@ -63,6 +64,7 @@ KINDS = (
     RECONFIRM,
     RELEASED,
     SEAT_FREE,
+    RETENTION_NOTICE,
 )
 QUEUED = OutboxStatus.QUEUED.value
 SENDING = OutboxStatus.SENDING.value

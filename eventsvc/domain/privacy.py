@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import history, seats
@@ -109,13 +110,23 @@ def _registration_data(session: Session, registration: Registration) -> dict[str
     }
 
 
-def erase_person(session: Session, email: str, now: datetime, by: Actor) -> dict[str, int]:
-    """Erase everything about the address; how many registrations and queued emails went."""
+@dataclass
+class Erased:
+    """What an erasure removed: registrations, emails still queued, and the keys of the
+    emails already sent, whose copies kept outside the database (files) must go as well."""
+
+    registrations: int = 0
+    emails: int = 0
+    sent_message_keys: list[str] = field(default_factory=list)
+
+
+def erase_person(session: Session, email: str, now: datetime, by: Actor) -> Erased:
+    """Erase everything about the address."""
     registrations = registrations_of(session, email)
     by_event: dict[int, list[Registration]] = {}
     for registration in registrations:
         by_event.setdefault(registration.event_id, []).append(registration)
-    dropped = 0
+    erased = Erased(registrations=len(registrations))
     for event_id, theirs in by_event.items():
         event = lock_event(session, event_id)
         freed = False
@@ -126,14 +137,14 @@ def erase_person(session: Session, email: str, now: datetime, by: Actor) -> dict
                 seats.set_cancelled(session, registration, CancelReason.ERASED.value, by, now)
         session.flush()
         ids = [registration.id for registration in theirs]
-        dropped += _drop_queued(session, ids)
-        anonymise(session, event, ids, now, REQUEST)
+        erased.emails += drop_queued(session, ids)
+        erased.sent_message_keys += anonymise(session, event, ids, now, REQUEST)
         if freed:
             seats.fill_free_seats(session, event, now, freed=True)
-    return {"registrations": len(registrations), "emails": dropped}
+    return erased
 
 
-def _drop_queued(session: Session, registration_ids: Sequence[int]) -> int:
+def drop_queued(session: Session, registration_ids: Sequence[int]) -> int:
     """Emails not yet sent to these registrations are not sent at all."""
     not_sent = (OutboxStatus.QUEUED.value, OutboxStatus.FAILED.value)
     return (
@@ -147,46 +158,75 @@ def _drop_queued(session: Session, registration_ids: Sequence[int]) -> int:
     )
 
 
-def anonymise(session: Session, event: Event, registration_ids: Sequence[int], now: datetime, reason: str) -> None:
-    """Remove the personal data of these registrations of `event`, and log it."""
+def anonymise(session: Session, event: Event, registration_ids: Sequence[int], now: datetime, reason: str) -> list[str]:
+    """Remove the personal data of these registrations of `event`, and log it. Returns the
+    message keys of the emails they were sent."""
     if not registration_ids:
-        return
-    for registration_id in registration_ids:
-        session.execute(
-            update(Registration)
-            .where(Registration.id == registration_id)
-            .values(
-                name="",
-                email=f"anonymised-{registration_id}@invalid",
-                email_normalized=f"anonymised-{registration_id}",
-                organization=None,
-                role=None,
-                answers=None,
-                token=_unguessable(),
-                feed_token=_unguessable(),
-                registered_actor=None,
-                anonymised_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
+        return []
     these = list(registration_ids)
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.registration_id.in_(these))
-        .values(recipient="", params={})
-        .execution_options(synchronize_session=False)
+    sent = list(session.scalars(select(OutboxMessage.message_key).where(OutboxMessage.registration_id.in_(these))))
+    # One statement executed for many rows (each row's new tokens are its own).
+    connection = session.connection()
+    connection.execute(
+        _ANONYMISE_REGISTRATION,
+        [
+            {
+                "registration_id": registration_id,
+                "email": f"anonymised-{registration_id}@invalid",
+                "email_normalized": f"anonymised-{registration_id}",
+                "token": _unguessable(),
+                "feed_token": _unguessable(),
+                "now": now,
+            }
+            for registration_id in these
+        ],
     )
-    for delivery_id in session.scalars(select(DocumentDelivery.id).where(DocumentDelivery.registration_id.in_(these))):
-        session.execute(
-            update(DocumentDelivery)
-            .where(DocumentDelivery.id == delivery_id)
-            .values(token=_unguessable())
-            .execution_options(synchronize_session=False)
+    connection.execute(
+        update(OutboxMessage).where(OutboxMessage.registration_id.in_(these)).values(recipient="", params={})
+    )
+    deliveries = list(session.scalars(select(DocumentDelivery.id).where(DocumentDelivery.registration_id.in_(these))))
+    if deliveries:
+        connection.execute(
+            _NEW_DOWNLOAD_TOKEN, [{"delivery_id": delivery_id, "token": _unguessable()} for delivery_id in deliveries]
         )
     history.forget_actors(session, these)
-    session.add(Erasure(at=now, event_id=event.id, registrations=len(these), reason=reason))
+    _log(session, event.id, len(these), reason, now)
     session.flush()
     session.expire_all()
+    return sent
+
+
+def _log(session: Session, event_id: int, count: int, reason: str, now: datetime) -> None:
+    """One entry per request; the batches of one event's end of retention add up in one."""
+    if reason == RETENTION:
+        entry = session.scalar(select(Erasure).where(Erasure.event_id == event_id, Erasure.reason == RETENTION))
+        if entry is not None:
+            entry.registrations += count
+            entry.at = now
+            return
+    session.add(Erasure(at=now, event_id=event_id, registrations=count, reason=reason))
+
+
+# Executed on the connection (not the ORM session), for many rows at once.
+_ANONYMISE_REGISTRATION = (
+    update(Registration)
+    .where(Registration.id == bindparam("registration_id"))
+    .values(
+        name="",
+        email=bindparam("email"),
+        email_normalized=bindparam("email_normalized"),
+        organization=None,
+        role=None,
+        answers=None,
+        token=bindparam("token"),
+        feed_token=bindparam("feed_token"),
+        registered_actor=None,
+        anonymised_at=bindparam("now"),
+    )
+)
+_NEW_DOWNLOAD_TOKEN = (
+    update(DocumentDelivery).where(DocumentDelivery.id == bindparam("delivery_id")).values(token=bindparam("token"))
+)
 
 
 def erasures(session: Session) -> list[Erasure]:

@@ -41,6 +41,7 @@ def _text_pattern(allowed: str, required: bool) -> str:
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 _LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 MAX_DURATION = 366 * 86400
+MAX_RETENTION = 10 * 366 * 86400
 
 
 # A required one-line text such as a title, for documents written by hand.
@@ -99,6 +100,10 @@ def Time(**kwargs) -> fields.AwareDateTime:
 class Duration(fields.Field):
     """An ISO 8601 duration on the wire, whole seconds inside."""
 
+    def __init__(self, *args, maximum: int = MAX_DURATION, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.maximum = maximum
+
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else format_duration(value)
 
@@ -107,8 +112,8 @@ class Duration(fields.Field):
             seconds = parse_duration(value)
         except ValueError as error:
             raise ma.ValidationError(str(error)) from error
-        if seconds > MAX_DURATION:
-            raise ma.ValidationError("Must be at most a year.")
+        if seconds > self.maximum:
+            raise ma.ValidationError(f"Must be at most {format_duration(self.maximum)}.")
         return seconds
 
 
@@ -146,6 +151,14 @@ class EventInSchema(ma.Schema):
     reconfirm_before = Duration(allow_none=True)
     reconfirm_window = Duration(metadata={"description": "shorter than reconfirm_before; default P3D"})
     questions = fields.List(fields.Nested(QuestionSchema), validate=validate.Length(max=30))
+    retention = Duration(
+        maximum=MAX_RETENTION,
+        metadata={"description": "how long after ends_at personal data is kept; default EVENTSVC_RETENTION"},
+    )
+    sensitive_retention = Duration(
+        maximum=MAX_RETENTION,
+        metadata={"description": "the same for answers to sensitive questions, at most retention; default P30D"},
+    )
 
 
 class EventPatchSchema(EventInSchema):
@@ -182,6 +195,8 @@ class EventOutSchema(ma.Schema):
     reconfirm_before = Duration(allow_none=True)
     reconfirm_window = Duration()
     questions = fields.List(fields.Nested(QuestionSchema))
+    retention = Duration()
+    sensitive_retention = Duration()
     url = fields.String()
     ics_url = fields.String()
 

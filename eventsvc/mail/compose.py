@@ -143,7 +143,8 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
 def _compose_for_organizer(
     session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime
 ) -> Message:
-    """An email to the event's organizer (a seat is free after the cut-off), in German."""
+    """An email to the event's organizer (a seat is free after the cut-off, personal data
+    will be removed), in German."""
     event = session.get(Event, message.event_id)
     if event is None:
         raise Skip("the event no longer exists")
@@ -155,6 +156,9 @@ def _compose_for_organizer(
         "event_url": settings.links.event(event.id),
         "waiting": int(message.params.get("waiting", 0)),
         "seats_left": int(message.params.get("seats_left", 1)),
+        "removal_at": moment_text(datetime.fromisoformat(message.params["removal_at"]), event.timezone, language)
+        if "removal_at" in message.params
+        else "",
     }
     subject, body = _render(env, f"{language}/{message.kind}", context)
     return _with_headers(
@@ -218,6 +222,8 @@ def _multipart(subtype: str) -> MIMEMultipart:
 
 
 def _check_still_due(message: Claimed, registration: Registration, event: Event, now: datetime) -> None:
+    if registration.anonymised_at is not None:
+        raise Skip("the registration's personal data has been removed")
     status = registration.status
     if message.kind in NEEDS_SEAT and status != CONFIRMED:
         raise Skip(f"{message.kind} to someone who is {status}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from email.message import Message
 from email.policy import compat32
@@ -53,10 +53,24 @@ class FileTransport:
 
     def send(self, message: Message, sender: str, recipient: str) -> None:
         key = message["Message-ID"].strip("<>").split("@")[0]
-        target = self.directory / f"{key}.eml"
+        target = self._path(key)
         partial = target.with_suffix(".part")
         partial.write_bytes(message.as_bytes(policy=WIRE))
         os.replace(partial, target)  # whole files only, and a retry overwrites the same name
+
+    def forget(self, message_keys: Iterable[str]) -> int:
+        """Delete the files of these emails (their person's data is being erased)."""
+        deleted = 0
+        for key in message_keys:
+            try:
+                self._path(key).unlink()
+                deleted += 1
+            except FileNotFoundError:
+                pass
+        return deleted
+
+    def _path(self, message_key: str) -> Path:
+        return self.directory / f"{message_key}.eml"
 
 
 class SmtpTransport:
@@ -136,3 +150,10 @@ def make_transport(config: dict):
     if config.get("MAIL_SERVER"):
         return SmtpTransport(config)
     return FileTransport(config["MAIL_DIR"])
+
+
+def forget_sent(config: dict, message_keys: Iterable[str]) -> int:
+    """Remove what this service keeps of sent emails: the .eml files of the file transport.
+    (What went through SMTP is beyond reach; the outbox rows lose their addresses elsewhere.)"""
+    transport = make_transport(config)
+    return transport.forget(message_keys) if isinstance(transport, FileTransport) else 0

@@ -9,10 +9,11 @@ from typing import Optional
 from flask import Flask
 
 from eventsvc.db import db, unit_of_work
-from eventsvc.domain import waitlist
+from eventsvc.domain import retention, waitlist
 from eventsvc.domain.documents import deliver_due_documentation
 from eventsvc.domain.reminders import queue_due_reminders
 from eventsvc.mail.dispatch import Sender, send_due, sender_session
+from eventsvc.mail.transport import forget_sent
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,8 @@ def _now(app: Flask) -> datetime:
 
 
 def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
-    """Write the reminders and documentation emails that have fallen due."""
+    """Do the work that has fallen due: reminders and documentation emails to write, offers
+    and reconfirmations, the end of retention."""
     with app.app_context():
         moment = now or _now(app)
         try:
@@ -36,6 +38,10 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
                 asked = waitlist.ask_to_reconfirm(session, moment)
             with unit_of_work() as session:
                 released = waitlist.release_unreconfirmed(session, moment)
+            with unit_of_work() as session:
+                notices = retention.queue_notices(session, moment)
+            sensitive = _remove_sensitive_answers(app, moment)
+            anonymised = _anonymise(app, moment)
         except Exception:
             log.exception("materialising due work failed; the next tick tries again")
             raise
@@ -47,10 +53,43 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
             "offers_expired": offers,
             "reconfirm_asked": asked,
             "released": released,
+            "retention_notices": notices,
+            "sensitive_answers_looked_at": sensitive,
+            "anonymised": anonymised,
         }
         if any(done.values()):
             log.info("due work: %s", ", ".join(f"{name} {count}" for name, count in done.items() if count))
         return done
+
+
+def _remove_sensitive_answers(app: Flask, moment: datetime) -> int:
+    """Batches of the end of sensitive retention, each its own transaction, up to the tick's budget."""
+    looked_at = 0
+    while looked_at < app.config["RETENTION_ROWS_PER_TICK"]:
+        with unit_of_work() as session:
+            event_id = retention.next_sensitive_event(session, moment)
+            if event_id is None:
+                break
+            batch = retention.remove_sensitive_answers(session, event_id, moment, app.config["RETENTION_BATCH"])
+        looked_at += max(batch, 1)
+    return looked_at
+
+
+def _anonymise(app: Flask, moment: datetime) -> int:
+    """Batches of the end of retention, each its own transaction, up to the tick's budget."""
+    anonymised = steps = 0
+    while anonymised + steps < app.config["RETENTION_ROWS_PER_TICK"]:
+        with unit_of_work() as session:
+            event_id = retention.next_event_to_anonymise(session, moment)
+            if event_id is None:
+                break
+            batch = retention.anonymise_batch(session, event_id, moment, app.config["RETENTION_BATCH"])
+            # Inside the transaction: should the commit fail, the batch is done again and
+            # finds these files gone, rather than leaving them behind for good.
+            forget_sent(app.config, batch.sent_message_keys)
+        anonymised += batch.registrations
+        steps += 1
+    return anonymised
 
 
 def dispatch(app: Flask, now: Optional[datetime] = None, sender: Optional[Sender] = None) -> dict:

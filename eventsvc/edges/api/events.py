@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
@@ -44,6 +45,7 @@ def show_published(event_id: int):
 def create(fields: dict):
     """Create an event (a draft unless `status` is `published`)."""
     with unit_of_work() as session:
+        fields = {"retention": current_app.config["RETENTION_SECONDS"]} | fields
         return present_events(session, [event_service.create_event(session, fields, now())])[0]
 
 

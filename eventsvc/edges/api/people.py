@@ -4,6 +4,7 @@ erasures; the participant's own export is in registrations.py."""
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import current_app
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import privacy
@@ -11,6 +12,7 @@ from eventsvc.edges.api.auth import SECURITY, acting_organizer
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.common import now
 from eventsvc.edges.schemas import ErasureReportSchema, ErasureSchema, PersonDataSchema, PersonQuerySchema
+from eventsvc.mail.transport import forget_sent
 
 
 @admin.route("/people", methods=["GET"])
@@ -32,7 +34,11 @@ def erase_person(query: dict):
     """Erase an address: its live registrations are cancelled (their seats go on, nothing is
     sent to it), emails still queued to it are dropped, and everything about it is anonymised."""
     with unit_of_work() as session:
-        return privacy.erase_person(session, query["email"], now(), acting_organizer())
+        erased = privacy.erase_person(session, query["email"], now(), acting_organizer())
+        # Before the commit: should it fail, the erasure is asked for again, and the files
+        # are gone already rather than left behind for good.
+        forget_sent(current_app.config, erased.sent_message_keys)
+    return {"registrations": erased.registrations, "emails": erased.emails}
 
 
 @admin.route("/erasures", methods=["GET"])

@@ -58,6 +58,8 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
         "reconfirm_before": event.reconfirm_before,
         "reconfirm_window": event.reconfirm_window,
         "questions": event.questions or [],
+        "retention": event.retention,
+        "sensitive_retention": event.sensitive_retention,
         "url": links().event(event.id),
         "ics_url": links().event_ics(event.id),
     }
