@@ -36,6 +36,8 @@ DEFAULTS = {
     # says otherwise; the end of retention works through RETENTION_BATCH registrations per
     # transaction and at most about RETENTION_ROWS_PER_TICK per scheduler tick.
     "RETENTION": "P365D",
+    # The issuing office named on certificates of attendance (default: the event's organizer).
+    "CERTIFICATE_ISSUER": None,
     "RETENTION_BATCH": 500,
     "RETENTION_ROWS_PER_TICK": 2000,
     # The accessibility statement's feedback address (default: the sender's address) and the

@@ -51,3 +51,11 @@ def moment_text(moment: datetime, tz: str, language: str) -> str:
     local = moment.astimezone(ZoneInfo(tz))
     text = format_datetime(local, MOMENT_FORMATS.get(language, MOMENT_FORMATS["de"]), locale=language)
     return text + zone_note(moment, tz, language)
+
+
+PLAIN_DATE_FORMATS = {"de": "d. MMMM y", "en": "d MMMM y"}
+
+
+def date_text(moment: datetime, tz: str, language: str) -> str:
+    """'2. Dezember 2026': the day of `moment` in the event's zone."""
+    return format_date(moment.astimezone(ZoneInfo(tz)), PLAIN_DATE_FORMATS.get(language, "d. MMMM y"), locale=language)

@@ -30,3 +30,6 @@ class Links:
 
     def download(self, delivery_token: str) -> str:
         return f"{self.base}/d/{delivery_token}"
+
+    def certificate(self, token: str) -> str:
+        return f"{self.base}/api/v1/registrations/{token}/certificate.pdf"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine (PostgreSQL, Chromium, Node.js for
-# axe-core, a virtual environment with the pinned Python packages), runs ruff and mypy, starts
+# axe-core, Pango for the PDFs, a virtual environment with the pinned Python packages), runs ruff and mypy, starts
 # a private PostgreSQL cluster on a free port, runs the whole suite on SQLite and PostgreSQL,
 # and stops the cluster again. Extra arguments go to pytest.
 set -euo pipefail
@@ -12,6 +12,9 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# Pango and a font with umlauts, for the PDFs (WeasyPrint).
+dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 \
+  || missing+=(libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core)
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"

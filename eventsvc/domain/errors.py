@@ -59,3 +59,9 @@ class AlreadyExists(DomainError):
 
 class OfferExpired(DomainError):
     code = "offer_expired"
+
+
+class Unavailable(DomainError):
+    """Something this installation lacks (a system library, say); not the caller's fault."""
+
+    code = "unavailable"

@@ -83,6 +83,8 @@ class Event(Model):
     sensitive_removed_through: Mapped[int] = mapped_column(Integer, default=0)
     sensitive_removed_at: Mapped[Optional[datetime]]
     personal_data_removed_at: Mapped[Optional[datetime]]
+    # {"hours", "signer", "topics"}: the event issues certificates of attendance (certificates.py).
+    certificate: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
 
     registrations: Mapped[list[Registration]] = relationship(back_populates="event", lazy="raise")
 

@@ -321,6 +321,24 @@ def check_in(session: Session, registration_id: int, attended: bool, now: dateti
     return registration
 
 
+CORRECTABLE = ("name", "organization", "role")
+
+
+def correct(session: Session, registration_id: int, changes: dict, now: datetime, by: Actor) -> Registration:
+    """An organizer corrects how a person is named (a misspelt name, a new office): the
+    lists, the sign-in sheet and a certificate show it from now on."""
+    registration = get_by_id(session, registration_id)
+    if registration.anonymised_at is not None:
+        raise InvalidState("The personal data of this registration has been removed.")
+    changes = {name: value for name, value in changes.items() if name in CORRECTABLE}
+    if any(getattr(registration, name) != value for name, value in changes.items()):
+        history.record(session, registration.id, registration.status, "corrected", by, now)
+        for name, value in changes.items():
+            setattr(registration, name, value)
+        session.flush()
+    return registration
+
+
 def list_for_event(
     session: Session, event_id: int, status: Optional[str] = None
 ) -> list[tuple[Registration, Optional[int]]]:

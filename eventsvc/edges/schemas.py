@@ -128,6 +128,26 @@ class QuestionSchema(ma.Schema):
     sensitive = fields.Boolean(load_default=False, metadata={"description": "special categories (Art. 9 DSGVO)"})
 
 
+class CertificateSchema(ma.Schema):
+    """What an event's certificates of attendance say beyond the event itself."""
+
+    hours = fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=1000, min_inclusive=False),
+        allow_nan=False,
+        metadata={"description": "hours of instruction, > 0"},
+    )
+    signer = Text(200, required=True)
+    topics = fields.List(Text(300, required=True), load_default=list, validate=validate.Length(max=30))
+
+    @ma.validates_schema
+    def complete(self, data: dict, **kwargs) -> None:
+        """Whole even inside a PATCH, whose partial loading reaches nested schemas too."""
+        missing = [name for name in ("hours", "signer") if name not in data]
+        if missing:
+            raise ma.ValidationError({name: ["Missing data for required field."] for name in missing})
+
+
 class EventInSchema(ma.Schema):
     title = Text(200, required=True)
     description = Text(20000, lines="many", allow_none=True)
@@ -158,6 +178,9 @@ class EventInSchema(ma.Schema):
     sensitive_retention = Duration(
         maximum=MAX_RETENTION,
         metadata={"description": "the same for answers to sensitive questions, at most retention; default P30D"},
+    )
+    certificate = fields.Nested(
+        CertificateSchema, allow_none=True, metadata={"description": "without it, no certificates are issued"}
     )
 
 
@@ -197,8 +220,17 @@ class EventOutSchema(ma.Schema):
     questions = fields.List(fields.Nested(QuestionSchema))
     retention = Duration()
     sensitive_retention = Duration()
+    certificate = fields.Nested(CertificateSchema, allow_none=True)
     url = fields.String()
     ics_url = fields.String()
+
+
+class RegistrationCorrectionSchema(ma.Schema):
+    """How an organizer corrects a registration's name, organization or role (used with partial=True)."""
+
+    name = Text(200, required=True)
+    organization = Text(200, allow_none=True)
+    role = Text(200, allow_none=True)
 
 
 class RegistrationInSchema(ma.Schema):

@@ -36,7 +36,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import invites, outbox
+from eventsvc.domain import certificates, invites, outbox
 from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.outbox import Claimed
@@ -279,6 +279,9 @@ def _context(session, message, registration, event, settings, language, now) -> 
         "documents": delivered_documents(session, registration.id, message.params.get("document_ids", []), links)
         if message.kind == outbox.DOCUMENTATION
         else [],
+        "certificate_url": links.certificate(registration.token)
+        if message.kind == outbox.DOCUMENTATION and certificates.is_issued(event, registration, now)
+        else "",
         "had_seat": bool(message.params.get("had_seat")),
         **_previous(message.params.get("previous"), event, language),
         "offer_until": moment_text(registration.offer_expires_at, event.timezone, language)

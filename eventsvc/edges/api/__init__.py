@@ -11,7 +11,15 @@ from sqlalchemy.exc import OperationalError
 from eventsvc.db import is_lost_connection_or_lock_timeout, unit_of_work
 
 # Importing these modules attaches their routes to the blueprints registered below.
-from eventsvc.edges.api import admin_tokens, documents, events, outbox, people, registrations  # noqa: F401
+from eventsvc.edges.api import (  # noqa: F401
+    admin_tokens,
+    certificates,
+    documents,
+    events,
+    outbox,
+    people,
+    registrations,
+)
 from eventsvc.edges.api.docs import docs
 from eventsvc.edges.api.openapi import ErrorResponses
 from eventsvc.edges.converters import IdConverter, id_parameter_schema

@@ -60,6 +60,7 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
         "questions": event.questions or [],
         "retention": event.retention,
         "sensitive_retention": event.sensitive_retention,
+        "certificate": event.certificate,
         "url": links().event(event.id),
         "ics_url": links().event_ics(event.id),
     }

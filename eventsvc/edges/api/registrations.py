@@ -31,6 +31,7 @@ from eventsvc.edges.schemas import (
     CheckinSchema,
     PersonDataSchema,
     PromoteSchema,
+    RegistrationCorrectionSchema,
     RegistrationCreatedSchema,
     RegistrationInSchema,
     RegistrationListQuerySchema,
@@ -211,6 +212,17 @@ def undo_checkin(registration_id: int):
 def _set_attendance(registration_id: int, attended: bool) -> dict:
     with unit_of_work() as session:
         registration = registration_service.check_in(session, registration_id, attended, now(), acting_organizer())
+        return admin_registration_dict(registration, waitlist_position(session, registration))
+
+
+@admin.route("/registrations/<id:registration_id>", methods=["PATCH"])
+@admin.arguments(RegistrationCorrectionSchema(partial=True))
+@admin.response(200, AdminRegistrationSchema)
+@admin.doc(security=SECURITY)
+def correct(fields: dict, registration_id: int):
+    """Correct a person's name, organization or role (the certificate keeps its number)."""
+    with unit_of_work() as session:
+        registration = registration_service.correct(session, registration_id, fields, now(), acting_organizer())
         return admin_registration_dict(registration, waitlist_position(session, registration))
 
 

@@ -12,9 +12,9 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from eventsvc.db import unit_of_work
+from eventsvc.domain import certificates, questions, waitlist
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
-from eventsvc.domain import questions, waitlist
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.errors import (
     AlreadyRegistered,
@@ -348,6 +348,7 @@ def manage(token: str):
             if registration.offer_expires_at
             else "",
             statuses=RegistrationStatus,
+            certificate=certificates.is_issued(registration.event, registration, now()),
         )
 
 

@@ -1,4 +1,5 @@
-"""retention periods of an event and the progress of removing its personal data
+"""retention periods of an event and the progress of removing its personal data;
+certificates of attendance
 
 Revision ID: 0003
 Revises: 0002
@@ -24,6 +25,7 @@ def upgrade():
         )
         batch_op.add_column(sa.Column('sensitive_removed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('personal_data_removed_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('certificate', sa.JSON(), nullable=True))
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.alter_column('retention', server_default=None)
         batch_op.alter_column('sensitive_retention', server_default=None)
@@ -33,6 +35,7 @@ def upgrade():
 def downgrade():
     with op.batch_alter_table('events', schema=None) as batch_op:
         for column in (
+            'certificate',
             'personal_data_removed_at',
             'sensitive_removed_at',
             'sensitive_removed_through',
