@@ -19,6 +19,7 @@ __all__ = [
     "Erasure",
     "Event",
     "EventStatus",
+    "OrganizerMessage",
     "OutboxMessage",
     "OutboxStatus",
     "Registration",
@@ -196,6 +197,30 @@ class OutboxMessage(Model):
     last_error: Mapped[Optional[str]] = mapped_column(Text)
     created_at: Mapped[datetime]
     sent_at: Mapped[Optional[datetime]]
+    # The organizer's message this email carries (kind `message`).
+    message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+
+
+class OrganizerMessage(Model):
+    """A message from the organizer to an audience of an event's participants (messages.py):
+    what it says, to whom, and how many it was queued for. Each recipient's email is an
+    outbox row pointing back here."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    # Statuses and attendance it went to: confirmed, waitlisted, offered, attended, absent.
+    audience: Mapped[list[str]] = mapped_column(JSON)
+    document_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # Set for a test copy: the one address it went to.
+    test_to: Mapped[Optional[str]] = mapped_column(String(254))
+    recipients: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    # The organizer's token name, where known.
+    sent_by: Mapped[Optional[str]] = mapped_column(String(100))
 
 
 class Erasure(Model):

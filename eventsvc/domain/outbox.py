@@ -48,6 +48,7 @@ RECONFIRM = "reconfirm"
 RELEASED = "released"
 SEAT_FREE = "seat-free"
 RETENTION_NOTICE = "retention-notice"
+MESSAGE = "message"
 KINDS = (
     CONFIRMATION,
     WAITLISTED,
@@ -65,6 +66,7 @@ KINDS = (
     RELEASED,
     SEAT_FREE,
     RETENTION_NOTICE,
+    MESSAGE,
 )
 QUEUED = OutboxStatus.QUEUED.value
 SENDING = OutboxStatus.SENDING.value
@@ -106,6 +108,7 @@ def new_row(
     now: datetime,
     params: Optional[dict[str, Any]] = None,
     dedupe_key: Optional[str] = None,
+    message_id: Optional[int] = None,
 ) -> dict[str, Any]:
     """The columns of a queued email."""
     params = dict(params or {})
@@ -128,6 +131,7 @@ def new_row(
         "last_error": None,
         "created_at": now,
         "sent_at": None,
+        "message_id": message_id,
     }
 
 
@@ -145,6 +149,7 @@ def enqueue_for_registrations(
     now: datetime,
     params: Optional[dict[str, Any]] = None,
     dedupe: Optional[tuple[str, str]] = None,
+    message_id: Optional[int] = None,
 ) -> int:
     """One email of `kind` to each registration matching `registrations`, in one INSERT …
     SELECT, however many there are. With `dedupe` (prefix, suffix), each row's dedupe key is
@@ -160,7 +165,7 @@ def enqueue_for_registrations(
     }
     if dedupe:
         computed["dedupe_key"] = literal(dedupe[0]) + cast(columns.id, String) + literal(dedupe[1])
-    template = new_row(kind, 0, None, "", None, now, params)
+    template = new_row(kind, 0, None, "", None, now, params, message_id=message_id)
     names = [column.name for column in OutboxMessage.__table__.c if column.name != "id"]
     values = [
         computed[name] if name in computed else literal(template[name], type_=OutboxMessage.__table__.c[name].type)

@@ -225,6 +225,53 @@ class EventOutSchema(ma.Schema):
     ics_url = fields.String()
 
 
+class MessageInSchema(ma.Schema):
+    """A message from the organizer to an audience of the event's participants."""
+
+    subject = Text(200, required=True)
+    body = Text(20000, lines="many", required=True, metadata={"description": "plain text; blank lines part paragraphs"})
+    audience = fields.List(
+        fields.String(validate=validate.OneOf(["confirmed", "waitlisted", "offered", "attended", "absent"])),
+        required=True,
+        validate=validate.Length(min=1, max=5),
+        metadata={"description": "absent: confirmed but not checked in"},
+    )
+    documents = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1)),
+        load_default=list,
+        validate=validate.Length(max=20),
+        metadata={"description": "ids of the event's documents, sent as personal links"},
+    )
+    test_to = Email(allow_none=True, metadata={"description": "only a test copy goes to this address"})
+
+
+class MessageQueuedSchema(ma.Schema):
+    id = fields.Integer()
+    recipients = fields.Integer()
+
+
+class MessagePreviewSchema(ma.Schema):
+    recipients = fields.Integer()
+    subject = fields.String()
+    text = fields.String()
+    html = fields.String()
+
+
+class MessageLogSchema(ma.Schema):
+    id = fields.Integer()
+    subject = fields.String()
+    audience = fields.List(fields.String())
+    documents = fields.List(fields.Integer())
+    test_to = fields.String(allow_none=True)
+    created_at = fields.DateTime(format="iso")
+    sent_by = fields.String(allow_none=True)
+    recipients = fields.Integer()
+    sent = fields.Integer()
+    failed = fields.Integer()
+    skipped = fields.Integer(metadata={"description": "people who cancelled before their email went out"})
+    queued = fields.Integer(metadata={"description": "not sent yet"})
+
+
 class RegistrationCorrectionSchema(ma.Schema):
     """How an organizer corrects a registration's name, organization or role (used with partial=True)."""
 

@@ -36,11 +36,11 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import certificates, invites, outbox
+from eventsvc.domain import certificates, invites, messages, outbox
 from eventsvc.domain.documents import delivered_documents
-from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.models import Event, OrganizerMessage, Registration
 from eventsvc.domain.outbox import Claimed
-from eventsvc.domain.statuses import CONFIRMED, OFFERED, EventStatus
+from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, EventStatus
 from eventsvc.formatting import event_when, moment_text, zone_note
 from eventsvc.links import Links
 from eventsvc.mail.addresses import address_header
@@ -94,12 +94,24 @@ def template_environment(default_dir: Path, override: Optional[str]) -> Environm
         keep_trailing_newline=True,
     )
     env.filters["lines"] = _html_lines
+    env.filters["paragraphs"] = _html_paragraphs
     return env
 
 
 def _html_lines(text: str) -> Markup:
     """A text of several lines (an address) in HTML: escaped, the lines kept."""
     return Markup("<br>").join(escape(line) for line in str(text).splitlines())
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def _html_paragraphs(text: str) -> Markup:
+    """Plain text as HTML paragraphs: blank lines part paragraphs, single line breaks stay."""
+    paragraphs = [part.strip("\n") for part in _PARAGRAPH_BREAK.split(str(text).replace("\r\n", "\n"))]
+    return Markup("").join(
+        Markup('<p style="margin:0 0 12px 0;">{}</p>').format(_html_lines(part)) for part in paragraphs if part.strip()
+    )
 
 
 def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime) -> Message:
@@ -112,6 +124,11 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
     _check_still_due(message, registration, event, now)
     language = registration.language if registration.language in ("de", "en") else "de"
     context = _context(session, message, registration, event, settings, language, now)
+    if message.kind == outbox.MESSAGE:
+        content = session.get(OrganizerMessage, message.params.get("message_id"))
+        if content is None:
+            raise Skip("the message no longer exists")
+        context |= _message_context(session, content, registration, settings.links, bool(message.params.get("test")))
     subject, body = _render(env, f"{language}/{message.kind}", context)
     method = _invite_method(message, registration)
     if method:
@@ -135,9 +152,40 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
         email.attach(attachment)
     else:
         email = body
-    return _with_headers(
-        email, subject, (registration.name, registration.email), event, message, settings, language, now
-    )
+    # A message's test copy goes to the organizer's address, written for the first recipient.
+    to = (registration.name, registration.email) if message.recipient == registration.email else ("", message.recipient)
+    return _with_headers(email, subject, to, event, message, settings, language, now)
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    text: str
+    html: str
+
+
+def preview_message(
+    session: Session,
+    content: OrganizerMessage,
+    event: Event,
+    registration: Registration,
+    settings: MailSettings,
+    env: Environment,
+    now: datetime,
+) -> Preview:
+    """A message as `registration` would get it, rendered as the sender would render it."""
+    language = registration.language if registration.language in ("de", "en") else "de"
+    row = Claimed(0, outbox.MESSAGE, event.id, registration.id, registration.email, {}, 0, now, "")
+    context = _context(session, row, registration, event, settings, language, now)
+    context |= _message_context(session, content, registration, settings.links, False)
+    return Preview(*_render_parts(env, f"{language}/{outbox.MESSAGE}", context))
+
+
+def _message_context(
+    session: Session, content: OrganizerMessage, registration: Registration, links: Links, test: bool
+) -> dict:
+    documents = messages.documents_for(session, content, registration.id, links)
+    return {"message_subject": content.subject, "message_body": content.body, "documents": documents, "test": test}
 
 
 def _compose_for_organizer(
@@ -168,11 +216,16 @@ def _compose_for_organizer(
 
 def _render(env: Environment, template: str, context: dict) -> tuple[str, MIMEMultipart]:
     """The subject line, and the text and HTML alternatives."""
-    render = lambda part: env.get_template(f"{template}.{part}").render(context)
+    subject, text, html = _render_parts(env, template, context)
     body = _multipart("alternative")
-    body.attach(_text_part(render("txt"), "plain"))
-    body.attach(_text_part(render("html"), "html"))
-    return _one_line(render("subject.txt")), body
+    body.attach(_text_part(text, "plain"))
+    body.attach(_text_part(html, "html"))
+    return subject, body
+
+
+def _render_parts(env: Environment, template: str, context: dict) -> tuple[str, str, str]:
+    render = lambda part: env.get_template(f"{template}.{part}").render(context)
+    return _one_line(render("subject.txt")), render("txt"), render("html")
 
 
 def _with_headers(
@@ -227,6 +280,8 @@ def _check_still_due(message: Claimed, registration: Registration, event: Event,
     status = registration.status
     if message.kind in NEEDS_SEAT and status != CONFIRMED:
         raise Skip(f"{message.kind} to someone who is {status}")
+    if message.kind == outbox.MESSAGE and status == CANCELLED and not message.params.get("test"):
+        raise Skip("a message to someone who has cancelled since")
     if message.kind == outbox.OFFER and status != OFFERED:
         raise Skip(f"an offer to someone who is {status}")
     if message.kind in (outbox.REMINDER, outbox.EVENT_UPDATED) and event.status != EventStatus.PUBLISHED.value:

@@ -36,7 +36,8 @@ from eventsvc.resources import resource_dir
 log = logging.getLogger(__name__)
 
 
-def _environment(app: Flask):
+def templates_of(app: Flask):
+    """The email templates, loaded once per app."""
     env = app.extensions.get("eventsvc.mail_templates")
     if env is None:
         env = template_environment(resource_dir("email_templates"), app.config.get("EMAIL_TEMPLATES"))
@@ -120,7 +121,7 @@ def _send_batch(
     max_delay = float(app.config["MAIL_RETRY_MAX_DELAY"])
     settings = MailSettings.from_config(app.config)
     envelope_from = ascii_address(parseaddr(settings.sender)[1])
-    env = _environment(app)
+    env = templates_of(app)
     with unit_of_work(writes=False, session=session) as reading:
         registrations = _load_registrations(reading, batch)  # noqa: F841  (held for the identity map)
     pending = list(batch)

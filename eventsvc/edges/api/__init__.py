@@ -16,6 +16,7 @@ from eventsvc.edges.api import (  # noqa: F401
     certificates,
     documents,
     events,
+    messages,
     outbox,
     people,
     registrations,
