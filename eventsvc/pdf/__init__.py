@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,13 +34,50 @@ def certificate_pdf(certificate: Certificate) -> bytes:
     )
 
 
-def certificates_zip(certificates: Iterable[Certificate]) -> bytes:
-    """Every certificate as its own PDF, named by number and name, in one ZIP."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for certificate in certificates:
+def certificates_zip(certificates: Iterable[Certificate]) -> Iterator[bytes]:
+    """Every certificate as its own PDF, named by number and name, in one ZIP, handed out
+    piece by piece as each PDF is made: a download of hundreds starts at once. The first
+    certificate is made before anything is handed out, so that a missing Pango fails the
+    request rather than a download already under way."""
+    certificates = iter(certificates)
+    first = next(certificates, None)
+    ready = [(first, certificate_pdf(first))] if first is not None else []
+    return _zip_pieces(ready, certificates)
+
+
+def _zip_pieces(ready: list[tuple[Certificate, bytes]], rest: Iterator[Certificate]) -> Iterator[bytes]:
+    buffer = _Pieces()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:  # PDFs are compressed already
+        for certificate, data in ready:
+            archive.writestr(file_name(certificate), data)
+            yield buffer.take()
+        for certificate in rest:
             archive.writestr(file_name(certificate), certificate_pdf(certificate))
-    return buffer.getvalue()
+            yield buffer.take()
+    yield buffer.take()
+
+
+class _Pieces(io.RawIOBase):
+    """A write-only stream for ZipFile that hands out what was written since it was last asked."""
+
+    def __init__(self) -> None:
+        self._written = bytearray()
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._written += data
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        piece, self._written = bytes(self._written), bytearray()
+        return piece
 
 
 def file_name(certificate: Certificate) -> str:

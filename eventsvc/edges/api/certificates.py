@@ -3,6 +3,8 @@ the sign-in sheet to print."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from flask import Response, current_app
 
 from eventsvc import pdf
@@ -70,7 +72,7 @@ def _rendered(render, *args) -> bytes:
         raise Unavailable(str(error)) from error
 
 
-def _file(body: bytes, mimetype: str, name: str) -> Response:
+def _file(body: bytes | Iterator[bytes], mimetype: str, name: str) -> Response:
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "private, no-store"
