@@ -15,7 +15,7 @@ from eventsvc.db import db
 from eventsvc.domain.clock import SystemClock
 from eventsvc.domain.errors import DomainError
 from eventsvc.edges import api as api_edge
-from eventsvc.edges import calendars, problems, security, web
+from eventsvc.edges import calendars, console, problems, security, web
 from eventsvc.edges.commands import register_commands
 from eventsvc.edges.converters import IdConverter
 from eventsvc.extensions import csrf, limiter, migrate
@@ -43,6 +43,7 @@ def create_app(overrides: Optional[dict] = None) -> Flask:
     api = api_edge.register(app)
     calendars.register(app)
     web.register(app)
+    console.register(app)
     security.init_app(app)
     _register_error_handlers(app, api)
     register_commands(app)

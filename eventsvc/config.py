@@ -44,6 +44,11 @@ DEFAULTS = {
     # enforcement body's contact (name and address, as text).
     "ACCESSIBILITY_CONTACT": None,
     "ACCESSIBILITY_ENFORCEMENT": None,
+    # Minutes without a request after which a console session ends; sign-in attempts that
+    # fail, per client address and per account.
+    "CONSOLE_IDLE_MINUTES": 30,
+    "RATELIMIT_LOGIN": "10 per minute",
+    "RATELIMIT_LOGIN_ACCOUNT": "5 per 15 minutes",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_REGISTRATION": "20 per minute",
     "TRUSTED_PROXIES": 0,

@@ -31,5 +31,11 @@ class Links:
     def download(self, delivery_token: str) -> str:
         return f"{self.base}/d/{delivery_token}"
 
+    def console(self) -> str:
+        return f"{self.base}/admin/"
+
+    def console_setup(self, secret: str) -> str:
+        return f"{self.base}/admin/password/{secret}"
+
     def certificate(self, token: str) -> str:
         return f"{self.base}/api/v1/registrations/{token}/certificate.pdf"

@@ -139,6 +139,46 @@ def cancel_event(session: Session, event_id: int, now: datetime) -> Event:
     return event
 
 
+# What a copy of an event takes over: everything but its identity, state and schedule marks.
+COPIED_FIELDS = (
+    "description",
+    "location",
+    "starts_at",
+    "ends_at",
+    "timezone",
+    "capacity",
+    "waitlist_enabled",
+    "waitlist_mode",
+    "offer_window",
+    "promotion_cutoff",
+    "reconfirm_before",
+    "reconfirm_window",
+    "questions",
+    "reminder_offsets",
+    "documentation_delay",
+    "documentation_recipients",
+    "organizer_name",
+    "organizer_email",
+    "retention",
+    "sensitive_retention",
+    "certificate",
+)
+
+
+def duplicate_event(session: Session, event_id: int, title: str, now: datetime) -> Event:
+    """A draft copy of an event (the next one of a series): its settings, no registrations."""
+    original = get_event(session, event_id, public=False)
+    fields = {name: getattr(original, name) for name in COPIED_FIELDS}
+    return create_event(session, fields | {"title": title, "status": EventStatus.DRAFT.value}, now)
+
+
+def publish_event(session: Session, event_id: int, now: datetime) -> Event:
+    event = lock_event(session, event_id)
+    if event.status != EventStatus.DRAFT.value:
+        raise InvalidState("Only a draft can be published.")
+    return update_event(session, event_id, {"status": EventStatus.PUBLISHED.value}, now)
+
+
 def get_event(session: Session, event_id: int, public: bool) -> Event:
     event = session.get(Event, event_id)
     if event is None or (public and not is_public(event.status)):

@@ -14,11 +14,13 @@ from eventsvc.domain.statuses import LIVE, EventStatus, OutboxStatus, Registrati
 
 __all__ = [
     "AdminToken",
+    "AuditEntry",
     "Document",
     "DocumentDelivery",
     "Erasure",
     "Event",
     "EventStatus",
+    "Organizer",
     "OrganizerMessage",
     "OutboxMessage",
     "OutboxStatus",
@@ -234,6 +236,39 @@ class Erasure(Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     registrations: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(16))
+
+
+class Organizer(Model):
+    """A person of the office who runs events in the console (organizers.py)."""
+
+    __tablename__ = "organizers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # argon2id; none until the organizer has set a password through their one-time link.
+    password_hash: Mapped[Optional[str]] = mapped_column(String(200))
+    # SHA-256 of the one-time link's secret, and until when it works.
+    setup_token_hash: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    setup_expires_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[Optional[datetime]]
+
+
+class AuditEntry(Model):
+    """What an organizer did in the console, by name: who, when, what, to which event or
+    registration. Written in the transaction of the change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    organizer: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)
+    registration_id: Mapped[Optional[int]] = mapped_column(Integer)
+    detail: Mapped[Optional[str]] = mapped_column(String(500))
 
 
 class AdminToken(Model):

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.models import Event, Registration
-from eventsvc.domain.statuses import SEAT_HOLDING, WAITLISTED, EventStatus
+from eventsvc.domain.statuses import CONFIRMED, SEAT_HOLDING, WAITLISTED, EventStatus
 
 # How long a cancelled event stays in the public feed, so that subscribers see it go.
 CANCELLED_VISIBLE_FOR = timedelta(days=30)
@@ -145,3 +145,21 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,100}")
 def looks_like_token(value: str) -> bool:
     """Tokens are URL-safe base64; anything else (a NUL byte, say) is looked up nowhere."""
     return _TOKEN.fullmatch(value) is not None
+
+
+def counts_by_status(session: Session, event_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For each event: how many registrations it has of each status, and `attended` (the
+    confirmed who were checked in), in one query."""
+    counts: dict[int, dict[str, int]] = {event_id: {} for event_id in event_ids}
+    if not event_ids:
+        return counts
+    attended = func.sum(case((Registration.attended.is_(True) & (Registration.status == CONFIRMED), 1), else_=0))
+    rows = session.execute(
+        select(Registration.event_id, Registration.status, func.count(), attended)
+        .where(Registration.event_id.in_(event_ids))
+        .group_by(Registration.event_id, Registration.status)
+    )
+    for event_id, status, number, came in rows:
+        counts[event_id][status] = int(number)
+        counts[event_id]["attended"] = counts[event_id].get("attended", 0) + int(came or 0)
+    return counts

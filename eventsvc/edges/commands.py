@@ -1,9 +1,11 @@
-"""The service's own commands (serve, worker, create-token, tokens), registered on the app's
+"""The service's own commands (serve, worker, create-token, tokens, create-organizer,
+organizer-link), registered on the app's
 CLI by the factory; `eventsvc` (eventsvc.edges.cli) is the console script that runs them."""
 
 from __future__ import annotations
 
 import logging
+import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -13,9 +15,9 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from eventsvc.db import db, unit_of_work
-from eventsvc.domain import admin_tokens
+from eventsvc.domain import admin_tokens, organizers
 from eventsvc.domain.errors import DomainError
-from eventsvc.edges.common import now
+from eventsvc.edges.common import links, now
 from eventsvc.schema import CURRENT, UPGRADE_HINT, schema_state
 
 log = logging.getLogger(__name__)
@@ -113,6 +115,46 @@ def create_token(name: str) -> None:
     click.echo(token)
 
 
+@click.command("create-organizer")
+@click.argument("email")
+@click.option("--name", required=True, help="the organizer's name, as the console and the audit log show it")
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input instead")
+@with_appcontext
+def create_organizer(email: str, name: str, password_stdin: bool) -> None:
+    """Make an organizer account for the console at /admin/. Prints a one-time link to set
+    the password (valid three days), or takes the password from standard input."""
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    try:
+        with unit_of_work() as session:
+            organizer, secret = organizers.create_organizer(session, email, name, now())
+            if password is not None:
+                organizers.set_password(session, organizer, password)
+    except DomainError as error:
+        raise click.ClickException(_first_message(error)) from error
+    if password is None:
+        click.echo(links().console_setup(secret))
+    else:
+        click.echo(f"Organizer {email} can sign in at {links().console()}")
+
+
+@click.command("organizer-link")
+@click.argument("email")
+@with_appcontext
+def organizer_link(email: str) -> None:
+    """A new one-time link for an organizer to set a (forgotten) password."""
+    try:
+        with unit_of_work() as session:
+            secret = organizers.new_setup_link(session, email, now())
+    except DomainError as error:
+        raise click.ClickException(_first_message(error)) from error
+    click.echo(links().console_setup(secret))
+
+
+def _first_message(error: DomainError) -> str:
+    errors = getattr(error, "errors", None)
+    return next(iter(errors.values()))[0] if errors else error.detail
+
+
 @click.group("tokens")
 def tokens() -> None:
     """List and revoke admin API tokens."""
@@ -142,5 +184,5 @@ def revoke_token(name: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (serve, worker, create_token, tokens):
+    for command in (serve, worker, create_token, create_organizer, organizer_link, tokens):
         app.cli.add_command(command)

@@ -38,6 +38,10 @@ def certificate(token: str):
 @admin.doc(security=SECURITY, responses={200: {"description": "every certificate of the event", **ZIP}})
 def certificates_zip(event_id: int):
     """Every certificate the event has issued, one PDF each, in a ZIP (empty before the end)."""
+    return certificates_zip_response(event_id)
+
+
+def certificates_zip_response(event_id: int) -> Response:
     with unit_of_work(writes=False) as session:
         event = event_service.get_event(session, event_id, public=False)
         issued = certificates.certificates_of_event(session, event, _issuer(), now()) if event.ends_at <= now() else []
@@ -49,6 +53,10 @@ def certificates_zip(event_id: int):
 def attendance_sheet(event_id: int):
     """A sign-in sheet: every confirmed person by surname, organization, an empty signature
     column, blank rows for people who come unannounced. No email addresses."""
+    return attendance_sheet_response(event_id)
+
+
+def attendance_sheet_response(event_id: int) -> Response:
     with unit_of_work(writes=False) as session:
         event = event_service.get_event(session, event_id, public=False)
         rows = certificates.sheet_rows(session, event_id)

@@ -178,18 +178,23 @@ def promote(fields: dict, registration_id: int):
 )
 def list_for_event(query: dict, event_id: int):
     """All registrations of an event in registration order; `?format=csv` for a spreadsheet."""
-    with unit_of_work(writes=False) as session:
-        event = event_service.get_event(session, event_id, public=False)
-        rows = [
-            admin_registration_dict(registration, position)
-            for registration, position in registration_service.list_for_event(session, event_id, query.get("status"))
-        ]
-        asked = list(event.questions or [])
+    rows, asked = registration_rows(event_id, query.get("status"))
     if "attended" in query:
         rows = [row for row in rows if row["attended"] == query["attended"]]
     if query["format"] == "csv":
         return answers_csv(rows, asked, f"registrations-{event_id}.csv")
     return rows
+
+
+def registration_rows(event_id: int, status: str | None = None) -> tuple[list[dict], list[dict]]:
+    """The event's registrations as the admin list shows them, and its questions."""
+    with unit_of_work(writes=False) as session:
+        event = event_service.get_event(session, event_id, public=False)
+        rows = [
+            admin_registration_dict(registration, position)
+            for registration, position in registration_service.list_for_event(session, event_id, status)
+        ]
+        return rows, list(event.questions or [])
 
 
 @admin.route("/registrations/<id:registration_id>/checkin", methods=["POST"])

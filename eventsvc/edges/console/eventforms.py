@@ -1,0 +1,239 @@
+"""The event form of the console, in an organizer's terms (a day and times in the event's
+time zone, reminders in days, windows in hours), turned into the admin API's event fields
+and checked by the API's own schema, so that the console refuses what the API refuses."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time
+from typing import Any, Optional
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow as ma
+
+from eventsvc.domain.models import Event
+from eventsvc.edges.schemas import EventInSchema
+
+DAY = 86400
+HOUR = 3600
+
+# The form's fields, with their defaults for a new event.
+DEFAULTS: dict[str, str] = {
+    "title": "",
+    "description": "",
+    "location": "",
+    "day": "",
+    "start": "09:00",
+    "end_day": "",
+    "end": "16:00",
+    "timezone": "Europe/Berlin",
+    "capacity": "100",
+    "waitlist": "on",
+    "waitlist_mode": "auto",
+    "offer_hours": "48",
+    "opens": "",
+    "closes": "",
+    "reminder_days": "7, 1",
+    "documentation_hours": "2",
+    "documentation_recipients": "confirmed",
+    "organizer_name": "",
+    "organizer_email": "",
+    "cutoff_days": "",
+    "reconfirm_days": "",
+    "reconfirm_window_days": "3",
+    "retention_days": "365",
+    "sensitive_retention_days": "30",
+    "certificate_hours": "",
+    "certificate_signer": "",
+    "certificate_topics": "",
+    "questions": "",
+}
+
+# Where the API's field errors are shown on the form.
+FIELD_OF = {
+    "starts_at": "start",
+    "ends_at": "end",
+    "registration_opens_at": "opens",
+    "registration_closes_at": "closes",
+    "reminders": "reminder_days",
+    "documentation_delay": "documentation_hours",
+    "offer_window": "offer_hours",
+    "promotion_cutoff": "cutoff_days",
+    "reconfirm_before": "reconfirm_days",
+    "reconfirm_window": "reconfirm_window_days",
+    "retention": "retention_days",
+    "sensitive_retention": "sensitive_retention_days",
+    "certificate": "certificate_hours",
+    "waitlist": "waitlist",
+}
+
+
+class FormErrors(Exception):
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("the form has errors")
+        self.errors = errors
+
+
+def values_of(event: Event) -> dict[str, str]:
+    """The form filled from a stored event."""
+    zone = ZoneInfo(event.timezone)
+    starts, ends = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    certificate = event.certificate or {}
+    return {
+        "title": event.title,
+        "description": event.description or "",
+        "location": event.location or "",
+        "day": starts.date().isoformat(),
+        "start": starts.strftime("%H:%M"),
+        "end_day": ends.date().isoformat() if ends.date() != starts.date() else "",
+        "end": ends.strftime("%H:%M"),
+        "timezone": event.timezone,
+        "capacity": str(event.capacity),
+        "waitlist": "on" if event.waitlist_enabled else "",
+        "waitlist_mode": event.waitlist_mode,
+        "offer_hours": _number(event.offer_window / HOUR),
+        "opens": _local(event.registration_opens_at, zone),
+        "closes": _local(event.registration_closes_at, zone),
+        "reminder_days": ", ".join(f"{offset / DAY:g}" for offset in event.reminder_offsets),
+        "documentation_hours": _number(event.documentation_delay / HOUR),
+        "documentation_recipients": event.documentation_recipients,
+        "organizer_name": event.organizer_name or "",
+        "organizer_email": event.organizer_email or "",
+        "cutoff_days": _number(event.promotion_cutoff / DAY) if event.promotion_cutoff else "",
+        "reconfirm_days": _number(event.reconfirm_before / DAY) if event.reconfirm_before else "",
+        "reconfirm_window_days": _number(event.reconfirm_window / DAY),
+        "retention_days": _number(event.retention / DAY),
+        "sensitive_retention_days": _number(event.sensitive_retention / DAY),
+        "certificate_hours": _number(certificate["hours"]) if certificate else "",
+        "certificate_signer": certificate.get("signer", ""),
+        "certificate_topics": "\n".join(certificate.get("topics", [])),
+        "questions": json.dumps(event.questions, ensure_ascii=False, indent=2) if event.questions else "",
+    }
+
+
+def submitted(form: Any) -> dict[str, str]:
+    values = {name: str(form.get(name, "")).strip() for name in DEFAULTS}
+    values["waitlist"] = "on" if form.get("waitlist") else ""
+    return values
+
+
+def to_fields(values: dict[str, str], partial: bool = False) -> dict[str, Any]:
+    """The event's fields as the admin API takes them, loaded through its schema; FormErrors
+    says what is wrong, by form field."""
+    errors: dict[str, str] = {}
+    zone_name = values["timezone"] or "Europe/Berlin"
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FormErrors({"timezone": "Unbekannte Zeitzone, etwa Europe/Berlin."}) from None
+
+    def moment(day: str, clock: str, field: str) -> Optional[str]:
+        try:
+            return datetime.combine(date.fromisoformat(day), time.fromisoformat(clock), zone).isoformat()
+        except ValueError:
+            errors[field] = "Bitte Datum (JJJJ-MM-TT) und Uhrzeit (HH:MM) angeben."
+            return None
+
+    def local_moment(text: str, field: str) -> Optional[str]:
+        if not text:
+            return None
+        try:
+            return datetime.fromisoformat(text).replace(tzinfo=zone).isoformat()
+        except ValueError:
+            errors[field] = "Bitte Datum und Uhrzeit angeben."
+            return None
+
+    def amount(text: str, field: str, unit: str, optional: bool = False) -> Optional[str]:
+        if optional and not text:
+            return None
+        try:
+            number = float(text.replace(",", "."))
+        except ValueError:
+            errors[field] = "Bitte eine Zahl angeben."
+            return None
+        seconds = round(number * (DAY if unit == "D" else HOUR))
+        if seconds < 0:
+            errors[field] = "Bitte eine Zahl ab 0 angeben."
+            return None
+        return f"PT{seconds}S"
+
+    payload: dict[str, Any] = {
+        "title": values["title"],
+        "description": values["description"] or None,
+        "location": values["location"] or None,
+        "starts_at": moment(values["day"], values["start"], "start"),
+        "ends_at": moment(values["end_day"] or values["day"], values["end"], "end"),
+        "timezone": zone_name,
+        "waitlist": bool(values["waitlist"]),
+        "waitlist_mode": values["waitlist_mode"],
+        "offer_window": amount(values["offer_hours"], "offer_hours", "H"),
+        "registration_opens_at": local_moment(values["opens"], "opens"),
+        "registration_closes_at": local_moment(values["closes"], "closes"),
+        "documentation_delay": amount(values["documentation_hours"], "documentation_hours", "H"),
+        "documentation_recipients": values["documentation_recipients"],
+        "organizer_name": values["organizer_name"] or None,
+        "organizer_email": values["organizer_email"] or None,
+        "promotion_cutoff": amount(values["cutoff_days"], "cutoff_days", "D", optional=True),
+        "reconfirm_before": amount(values["reconfirm_days"], "reconfirm_days", "D", optional=True),
+        "reconfirm_window": amount(values["reconfirm_window_days"], "reconfirm_window_days", "D"),
+        "retention": amount(values["retention_days"], "retention_days", "D"),
+        "sensitive_retention": amount(values["sensitive_retention_days"], "sensitive_retention_days", "D"),
+    }
+    try:
+        payload["capacity"] = int(values["capacity"])
+    except ValueError:
+        errors["capacity"] = "Bitte eine ganze Zahl angeben."
+    reminders = []
+    for part in filter(None, (p.strip() for p in values["reminder_days"].replace(";", ",").split(","))):
+        reminders.append(amount(part, "reminder_days", "D"))
+    payload["reminders"] = reminders
+    if values["certificate_hours"] or values["certificate_signer"]:
+        try:
+            hours: Any = float(values["certificate_hours"].replace(",", "."))
+        except ValueError:
+            hours = None
+            errors["certificate_hours"] = "Bitte die Stunden als Zahl angeben."
+        topics = [line.strip() for line in values["certificate_topics"].splitlines() if line.strip()]
+        payload["certificate"] = {"hours": hours, "signer": values["certificate_signer"], "topics": topics}
+    else:
+        payload["certificate"] = None
+    if values["questions"]:
+        try:
+            payload["questions"] = json.loads(values["questions"])
+        except ValueError:
+            errors["questions"] = "Die Fragen sind kein gültiges JSON."
+    else:
+        payload["questions"] = []
+    if errors:
+        raise FormErrors(errors)
+    try:
+        return EventInSchema().load(payload, partial=partial)
+    except ma.ValidationError as error:
+        raise FormErrors(form_errors(error.normalized_messages())) from error
+
+
+def form_errors(messages: Any) -> dict[str, str]:
+    """The API's errors (by its field names) as the form's (by form field)."""
+    found: dict[str, str] = {}
+    if not isinstance(messages, dict):
+        return {"title": str(messages)}
+    for field, problem in messages.items():
+        text = _text(problem)
+        found.setdefault(FIELD_OF.get(str(field), str(field)), text)
+    return found
+
+
+def _text(problem: Any) -> str:
+    if isinstance(problem, dict):
+        return "; ".join(f"{key}: {_text(value)}" for key, value in problem.items())
+    if isinstance(problem, list):
+        return " ".join(_text(item) for item in problem)
+    return str(problem)
+
+
+def _number(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def _local(moment: Optional[datetime], zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%Y-%m-%dT%H:%M") if moment else ""
