@@ -408,6 +408,18 @@ def let_go(session: Session, sender: str, now: datetime) -> int:
     )
 
 
+def listed(
+    session: Session, status: Optional[str] = None, event_id: Optional[int] = None, limit: int = 100
+) -> list[OutboxMessage]:
+    """Emails by status and event, newest first."""
+    statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        statement = statement.where(OutboxMessage.status == status)
+    if event_id is not None:
+        statement = statement.where(OutboxMessage.event_id == event_id)
+    return list(session.scalars(statement))
+
+
 def requeue(session: Session, message_id: int, now: datetime) -> Optional[OutboxMessage]:
     """An organizer's retry of a failed email: it goes out on the next tick."""
     message = session.get(OutboxMessage, message_id)

@@ -94,7 +94,24 @@ def add_document(event_id: int):
 
 def _add_upload(event_id: int):
     fields = _load(DocumentUploadSchema(), request.form.to_dict())
-    upload = request.files.get("file")
+    try:
+        document = save_upload(event_id, fields["title"].strip(), request.files.get("file"))
+    except UploadRefused as refused:
+        return problem(refused.status, refused.code, refused.detail, headers=refused.headers)
+    return _summary_dict(document_service.DocumentSummary(document, 0, 0))
+
+
+class UploadRefused(Exception):
+    """An upload that cannot be kept: the storage is full, or the file too large."""
+
+    def __init__(self, status: int, code: str, detail: str, headers: dict | None = None):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers = status, code, detail, headers
+
+
+def save_upload(event_id: int, title: str, upload):
+    """Store an uploaded file as a document of the event (the API's and the console's way):
+    its type judged by its content, its name made safe; ValidationFailed or UploadRefused."""
     if upload is None or not upload.filename:
         raise ValidationFailed({"file": ["Missing data for required field."]})
     head = upload.stream.read(8192)
@@ -106,15 +123,15 @@ def _add_upload(event_id: int):
         key, size = storage().save(upload.stream)
     except StorageFull as error:
         log.error("cannot store an upload: %s", error)
-        return problem(
+        raise UploadRefused(
             507,
             "insufficient_storage",
             "The upload cannot be stored now; the organizers' storage is full or read-only.",
             headers={"Retry-After": "600"},
-        )
+        ) from error
     if size > int(current_app.config["UPLOAD_MAX_BYTES"]):
         storage().delete(key)
-        return problem(
+        raise UploadRefused(
             413, "payload_too_large", f"Uploads are limited to {current_app.config['UPLOAD_MAX_BYTES']} bytes."
         )
     filename = document_service.download_name(
@@ -122,10 +139,9 @@ def _add_upload(event_id: int):
     )
     try:
         with unit_of_work() as session:
-            document = document_service.add_upload(
-                session, event_id, fields["title"].strip(), filename, content_type, size, key, now()
-            )
-            return _summary_dict(document_service.DocumentSummary(document, 0, 0))
+            document = document_service.add_upload(session, event_id, title, filename, content_type, size, key, now())
+            session.expunge(document)  # plain values for the caller, after the commit
+            return document
     except Exception:
         storage().delete(key)
         raise

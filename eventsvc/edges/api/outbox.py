@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import current_app
-from sqlalchemy import select
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import outbox as outbox_service
@@ -23,13 +22,9 @@ from eventsvc.mail.compose import message_id
 @admin.doc(security=SECURITY)
 def list_outbox(query: dict):
     """Emails by status (`queued`, `sending`, `sent`, `failed`, `skipped`), newest first."""
-    statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(query["limit"])
-    if "status" in query:
-        statement = statement.where(OutboxMessage.status == query["status"])
-    if "event_id" in query:
-        statement = statement.where(OutboxMessage.event_id == query["event_id"])
     with unit_of_work(writes=False) as session:
-        return [_as_dict(message) for message in session.scalars(statement)]
+        found = outbox_service.listed(session, query.get("status"), query.get("event_id"), query["limit"])
+        return [_as_dict(message) for message in found]
 
 
 @admin.route("/outbox/<id:message_id>/retry", methods=["POST"])
