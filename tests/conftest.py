@@ -23,6 +23,9 @@ from eventsvc import create_app
 from eventsvc.db import db
 from eventsvc.domain.clock import SettableClock
 
+# The browser fixtures (Chromium, the app over HTTP), for the tests that drive a browser.
+pytest_plugins = ["tests.browser_support"]
+
 ADMIN_TOKEN = "test-admin-token"
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 BACKENDS = [b for b in os.environ.get("EVENTSVC_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]

@@ -114,6 +114,8 @@ def values_of(event: Event) -> dict[str, str]:
 def submitted(form: Any) -> dict[str, str]:
     values = {name: str(form.get(name, "")).strip() for name in DEFAULTS}
     values["waitlist"] = "on" if form.get("waitlist") else ""
+    for choice in ("waitlist_mode", "documentation_recipients", "timezone"):  # never sent empty by the form
+        values[choice] = values[choice] or DEFAULTS[choice]
     return values
 
 
