@@ -24,6 +24,31 @@ from tests.processes import gunicorn as run_gunicorn  # noqa: E402
 POSTGRES_ADMIN = os.environ.get("EVENTSVC_TEST_POSTGRES_URL", "postgresql://eventsvc:eventsvc@127.0.0.1:5432/postgres")
 
 
+def event_row(at, **overrides) -> dict:
+    """The columns of an event inserted straight into the table, published, made a month
+    before `at`; `overrides` sets the ones a benchmark is about."""
+    from datetime import timedelta
+
+    return {
+        "slug": "bench",
+        "uid": "bench@bench",
+        "title": "Fachtag",
+        "timezone": "Europe/Berlin",
+        "waitlist_enabled": True,
+        "offer_window": 48 * 3600,
+        "reconfirm_window": 3 * 86400,
+        "reminder_offsets": [],
+        "reminders_queued": {},
+        "documentation_delay": 7200,
+        "documentation_recipients": "confirmed",
+        "status": "published",
+        "sequence": 0,
+        "created_at": at - timedelta(days=30),
+        "changed_at": at - timedelta(days=30),
+        **overrides,
+    }
+
+
 def backends() -> list[str]:
     return [b for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgresql").split(",") if b]
 

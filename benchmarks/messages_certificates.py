@@ -21,7 +21,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import backends, database
+from common import backends, database, event_row
 from flask_migrate import upgrade
 from sqlalchemy import insert, select
 
@@ -39,26 +39,17 @@ def seed(people: int, attended: int) -> tuple[int, int, str]:
     event_id = db.session.execute(
         insert(Event)
         .values(
-            slug="bench",
-            uid="bench@bench",
-            title="Fachtag Standesamtswesen: Neuerungen im Personenstandsrecht",
-            location="Haus der Kommunen, Saal 2, Lindenstraße 1, 10969 Berlin",
-            starts_at=NOW - timedelta(hours=8),
-            ends_at=NOW - timedelta(hours=1),
-            timezone="Europe/Berlin",
-            capacity=people,
-            waitlist_enabled=True,
-            reminder_offsets=[],
-            reminders_queued={},
-            documentation_delay=7200,
-            documentation_recipients="confirmed",
-            status="published",
-            sequence=0,
-            created_at=NOW - timedelta(days=60),
-            changed_at=NOW - timedelta(days=60),
-            organizer_name="Servicestelle Fortbildung",
-            organizer_email="fortbildung@kommunen.example",
-            certificate={"hours": 6.5, "signer": "Dr. Maria Muster", "topics": ["Namensrecht", "Beurkundung"]},
+            **event_row(
+                NOW,
+                title="Fachtag Standesamtswesen: Neuerungen im Personenstandsrecht",
+                location="Haus der Kommunen, Saal 2, Lindenstraße 1, 10969 Berlin",
+                starts_at=NOW - timedelta(hours=8),
+                ends_at=NOW - timedelta(hours=1),
+                capacity=people,
+                organizer_name="Servicestelle Fortbildung",
+                organizer_email="fortbildung@kommunen.example",
+                certificate={"hours": 6.5, "signer": "Dr. Maria Muster", "topics": ["Namensrecht", "Beurkundung"]},
+            )
         )
         .returning(Event.id)
     ).scalar_one()

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import backends, database
+from common import backends, database, event_row
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
 
@@ -31,25 +31,14 @@ def seed(offers: int) -> int:
     event_id = db.session.execute(
         insert(Event)
         .values(
-            slug="offers",
-            uid="offers@bench",
-            title="Fachtag",
-            starts_at=NOW + timedelta(days=20),
-            ends_at=NOW + timedelta(days=20, hours=7),
-            timezone="Europe/Berlin",
-            capacity=offers,
-            waitlist_enabled=True,
-            waitlist_mode="offer",
-            offer_window=48 * 3600,
-            reconfirm_window=3 * 86400,
-            reminder_offsets=[],
-            reminders_queued={},
-            documentation_delay=7200,
-            documentation_recipients="confirmed",
-            status="published",
-            sequence=0,
-            created_at=NOW - timedelta(days=30),
-            changed_at=NOW - timedelta(days=30),
+            **event_row(
+                NOW,
+                slug="offers",
+                starts_at=NOW + timedelta(days=20),
+                ends_at=NOW + timedelta(days=20, hours=7),
+                capacity=offers,
+                waitlist_mode="offer",
+            )
         )
         .returning(Event.id)
     ).scalar_one()

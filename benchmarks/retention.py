@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import backends, database
+from common import backends, database, event_row
 from flask_migrate import upgrade
 from sqlalchemy import func, insert, select
 
@@ -32,25 +32,16 @@ def seed(registrations: int, mail_dir: Path) -> int:
     event_id = db.session.execute(
         insert(Event)
         .values(
-            slug="ended",
-            uid="ended@bench",
-            title="Fachtag",
-            starts_at=ENDED - timedelta(hours=7),
-            ends_at=ENDED,
-            timezone="Europe/Berlin",
-            capacity=registrations,
-            waitlist_enabled=True,
-            reminder_offsets=[],
-            reminders_queued={},
-            documentation_delay=7200,
-            documentation_recipients="confirmed",
-            status="published",
-            sequence=0,
-            created_at=ENDED - timedelta(days=60),
-            changed_at=ENDED - timedelta(days=60),
-            retention=365 * 86400,
-            sensitive_retention=30 * 86400,
-            documentation_delivered_at=ENDED,
+            **event_row(
+                ENDED,
+                slug="ended",
+                starts_at=ENDED - timedelta(hours=7),
+                ends_at=ENDED,
+                capacity=registrations,
+                retention=365 * 86400,
+                sensitive_retention=30 * 86400,
+                documentation_delivered_at=ENDED,
+            )
         )
         .returning(Event.id)
     ).scalar_one()

@@ -68,6 +68,17 @@ def test_the_one_time_link_sets_the_password_once(app, client):
     assert again.exit_code != 0
 
 
+def test_the_session_cookie_is_guarded_and_ends_when_idle(app, client):
+    make_organizer(app)
+    response = sign_in(client)
+    cookie = next(value for name, value in response.headers.items() if name == "Set-Cookie" and "session=" in value)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
+    assert app.permanent_session_lifetime.total_seconds() == 30 * 60  # EVENTSVC_CONSOLE_IDLE_MINUTES
+    assert client.get("/admin/").status_code == 200
+    assert client.post("/admin/logout").status_code == 303
+    assert client.get("/admin/").status_code == 302
+
+
 def test_tokens_and_sessions_open_only_their_own_door(organizer_client, app):
     assert organizer_client.get("/api/v1/admin/events").status_code == 401  # a session is no token
     other = app.test_client()

@@ -68,7 +68,7 @@ def first_recipient(session: Session, event_id: int, draft: Draft) -> Optional[R
 
 
 def unsaved(event: Event, draft: Draft) -> OrganizerMessage:
-    """The draft as a message that is not stored (for a preview)."""
+    """The draft as a message, not stored (yet)."""
     return OrganizerMessage(
         event_id=event.id,
         subject=draft.subject,
@@ -124,17 +124,8 @@ def send(
     if event is None:
         raise NotFound("No such event.")
     check(session, event, draft)
-    message = OrganizerMessage(
-        event_id=event.id,
-        subject=draft.subject,
-        body=draft.body,
-        audience=list(draft.audience),
-        document_ids=list(draft.document_ids),
-        test_to=draft.test_to,
-        recipients=0,
-        created_at=now,
-        sent_by=sent_by,
-    )
+    message = unsaved(event, draft)
+    message.created_at, message.sent_by = now, sent_by
     session.add(message)
     session.flush()
     params = {"message_id": message.id}

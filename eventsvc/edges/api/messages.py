@@ -43,7 +43,11 @@ def send(fields: dict, event_id: int):
 @admin.doc(security=SECURITY)
 def preview(fields: dict, event_id: int):
     """The message as the first person of the audience would get it; nothing is sent."""
-    draft = _draft(fields)
+    return preview_of(event_id, _draft(fields))
+
+
+def preview_of(event_id: int, draft: messages.Draft) -> dict:
+    """The draft as the first person of its audience (or a sample person) would get it."""
     with unit_of_work(writes=False) as session:
         event = event_service.get_event(session, event_id, public=False)
         messages.check(session, event, draft)

@@ -29,6 +29,7 @@ from eventsvc.domain.rules import counts_by_status
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, WAITLISTED, EventStatus, OutboxStatus
 from eventsvc.edges.api.certificates import attendance_sheet_response, certificates_zip_response
 from eventsvc.edges.api.documents import UploadRefused, save_upload, storage
+from eventsvc.edges.api.messages import preview_of
 from eventsvc.edges.api.registrations import registration_rows
 from eventsvc.edges.common import now
 from eventsvc.edges.console.accounts import SignedIn, acting
@@ -38,8 +39,6 @@ from eventsvc.edges.csv import answers_csv
 from eventsvc.edges.schemas import DocumentLinkSchema, DocumentUploadSchema, MessageInSchema
 from eventsvc.extensions import limiter
 from eventsvc.formatting import event_when, moment_text
-from eventsvc.mail.compose import MailSettings, preview_message
-from eventsvc.mail.dispatch import templates_of
 from eventsvc.mail.transport import forget_sent
 
 console = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates")
@@ -417,10 +416,10 @@ def event_messages(event_id: int):
             draft = messages.Draft(
                 subject, text, tuple(dict.fromkeys(audience)), tuple(dict.fromkeys(attached)), test_to
             )
-            if action == "preview":
-                rendered = _preview(event_id, draft)
-            else:
-                try:
+            try:
+                if action == "preview":
+                    rendered = preview_of(event_id, draft)
+                else:
                     with unit_of_work() as db_session:
                         sent = messages.send(db_session, event_id, draft, now(), current_user.name)
                         audit.record(
@@ -429,10 +428,10 @@ def event_messages(event_id: int):
                         count = sent.recipients
                     flash(_("Die Nachricht geht an %(count)s Person(en).", count=count))
                     return redirect(url_for("console.event_messages", event_id=event_id), code=303)
-                except ValidationFailed as failure:
-                    errors = form_errors(failure.errors)
-                except DomainError as failure:
-                    errors = {"audience": failure.detail}
+            except ValidationFailed as failure:
+                errors = form_errors(failure.errors)
+            except DomainError as failure:
+                errors = {"audience": failure.detail}
     with unit_of_work(writes=False) as db_session:
         shown = event_service.get_event(db_session, event_id, public=False)
         log = messages.log(db_session, event_id)
@@ -448,26 +447,6 @@ def event_messages(event_id: int):
             log=log,
             audiences=messages.AUDIENCES,
         )
-
-
-def _preview(event_id: int, draft: messages.Draft) -> dict:
-    with unit_of_work(writes=False) as db_session:
-        shown = event_service.get_event(db_session, event_id, public=False)
-        person = messages.first_recipient(db_session, event_id, draft) or messages.sample_person(shown)
-        result = preview_message(
-            db_session,
-            messages.unsaved(shown, draft),
-            shown,
-            person,
-            MailSettings.from_config(current_app.config),
-            templates_of(current_app),
-            now(),
-        )
-        return {
-            "recipients": messages.count_recipients(db_session, event_id, draft),
-            "subject": result.subject,
-            "text": result.text,
-        }
 
 
 # --- documents and emails ------------------------------------------------------------------

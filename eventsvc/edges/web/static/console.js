@@ -19,3 +19,25 @@ document.querySelectorAll("form[data-progress]").forEach(function (form) {
     request.send(new FormData(form));
   });
 });
+
+// At the door: the list narrows as one types. Without JavaScript the search button does it.
+document.querySelectorAll("form.door-search").forEach(function (form) {
+  var field = form.querySelector("input[type=search]");
+  var list = document.querySelector(".door-list");
+  var waiting = null;
+  if (!field || !list || !window.fetch || !window.DOMParser) { return; }
+  field.addEventListener("input", function () {
+    window.clearTimeout(waiting);
+    waiting = window.setTimeout(function () {
+      var url = new URL(form.action || window.location.href, window.location.href);
+      url.searchParams.set("q", field.value);
+      window.fetch(url.toString(), {credentials: "same-origin"})
+        .then(function (response) { return response.text(); })
+        .then(function (html) {
+          var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(".door-list");
+          if (fresh) { list.replaceChildren.apply(list, Array.from(fresh.childNodes)); }
+          window.history.replaceState(null, "", url.toString());
+        });
+    }, 250);
+  });
+});
