@@ -167,6 +167,8 @@ def test_an_organizer_runs_the_day_and_every_action_is_recorded(organizer_client
     assert "2 bestätigte Person(en)" in cancel_page
     assert organizer_client.post(f"/admin/events/{event['id']}/cancel").status_code == 303
     assert client.get(f"/api/v1/events/{event['id']}").get_json()["status"] == "cancelled"
+    log = organizer_client.get(f"/admin/events/{event['id']}").data.decode()
+    assert "Protokoll" in log and "Olga Organisatorin" in log and "registration_overbook" in log
     db.session.expire_all()
     actions = [(a.organizer, a.action) for a in db.session.query(AuditEntry).order_by(AuditEntry.id)]
     db.session.remove()

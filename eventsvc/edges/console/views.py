@@ -220,6 +220,8 @@ def event(event_id: int):
             query=query,
             filters=STATUS_FILTERS,
             removal=moment_text(removal_time(shown), shown.timezone, "de"),
+            actions=audit.of_event(db_session, event_id, limit=20),
+            moment_text=moment_text,
             form=ActionForm(),
             now=now(),
         )
