@@ -21,8 +21,9 @@ EXAMPLES = int(os.environ.get("EVENTSVC_SCHEMATHESIS_EXAMPLES", "12"))
 # Rules that OpenAPI 3.0 cannot state, so that a body the document allows may still be a
 # 422: an event's times (ends_at after starts_at, the registration window inside them, years
 # 1970 to 2200) and questions (unique keys, options where a type needs them), what an
-# uploaded file is (judged by its content, not its name), and answers, which must fit the
-# questions of the event at hand. Every other check still runs on these operations.
+# uploaded file is (judged by its content, not its name), answers, which must fit the
+# questions of the event at hand, and a message's documents, which must be the event's own.
+# Every other check still runs on these operations.
 CROSS_FIELD_RULES = {
     "POST /api/v1/admin/events",
     "PATCH /api/v1/admin/events/{event_id}",
@@ -30,6 +31,8 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/events/{event_id}/registrations",
     "POST /api/v1/events/{event_id}/registrations/batch",
     "POST /api/v1/registrations/{token}/transfer",
+    "POST /api/v1/admin/events/{event_id}/messages",
+    "POST /api/v1/admin/events/{event_id}/messages/preview",
 }
 
 
