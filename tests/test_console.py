@@ -207,3 +207,55 @@ def test_create_organizer_works_from_the_installed_command(tmp_path, database_ur
     )
     assert made.returncode == 0, made.stderr
     assert re.search(r"/admin/password/[\w-]{40,}$", made.stdout.strip())
+
+
+EVENT_FORM = {
+    "title": "Fachtag mit Fragen",
+    "day": "2026-12-03",
+    "start": "09:00",
+    "end": "16:00",
+    "timezone": "Europe/Berlin",
+    "capacity": "50",
+    "waitlist_mode": "auto",
+    "offer_hours": "48",
+    "reminder_days": "7, 1",
+    "documentation_hours": "2",
+    "documentation_recipients": "confirmed",
+    "reconfirm_window_days": "3",
+    "retention_days": "365",
+    "sensitive_retention_days": "30",
+}
+
+
+def test_questions_are_made_in_words_not_json(organizer_client, client):
+    first = {"q-0-label": "Workshop", "q-0-type": "choice", "q-0-options": "A\r\nB", "q-0-required": "y"}
+    more = organizer_client.post("/admin/events/new", data=EVENT_FORM | first | {"action": "add_question"})
+    assert more.status_code == 200 and 'name="q-1-label"' in more.data.decode()  # one more, nothing saved
+    assert client.get("/api/v1/admin/events", headers=ADMIN).get_json() == []
+    no_options = first | {"q-0-options": ""}
+    refused = organizer_client.post("/admin/events/new", data=EVENT_FORM | no_options | {"action": "save"})
+    assert 'id="q-0-label-error"' in refused.data.decode()
+    diet = {"q-1-label": "Ernährung", "q-1-label_en": "Diet", "q-1-type": "text", "q-1-sensitive": "y"}
+    saved = organizer_client.post("/admin/events/new", data=EVENT_FORM | first | diet | {"action": "save"})
+    assert saved.status_code == 303
+    [event] = client.get("/api/v1/admin/events", headers=ADMIN).get_json()
+    assert event["questions"] == [
+        {
+            "key": "workshop",
+            "label": "Workshop",
+            "type": "choice",
+            "required": True,
+            "options": ["A", "B"],
+            "sensitive": False,
+        },
+        {
+            "key": "ernaehrung",
+            "label": {"de": "Ernährung", "en": "Diet"},
+            "type": "text",
+            "required": False,
+            "options": [],
+            "sensitive": True,
+        },
+    ]
+    form = organizer_client.get(f"/admin/events/{event['id']}/edit").data.decode()
+    assert 'value="workshop"' in form and 'name="q-2-label"' in form  # the two, and room for a third

@@ -4,7 +4,7 @@ and checked by the API's own schema, so that the console refuses what the API re
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import date, datetime, time
 from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,8 +46,9 @@ DEFAULTS: dict[str, str] = {
     "certificate_hours": "",
     "certificate_signer": "",
     "certificate_topics": "",
-    "questions": "",
 }
+
+QUESTION_TYPES = ("text", "choice", "multi", "boolean")
 
 # Where the API's field errors are shown on the form.
 FIELD_OF = {
@@ -107,8 +108,90 @@ def values_of(event: Event) -> dict[str, str]:
         "certificate_hours": _number(certificate["hours"]) if certificate else "",
         "certificate_signer": certificate.get("signer", ""),
         "certificate_topics": "\n".join(certificate.get("topics", [])),
-        "questions": json.dumps(event.questions, ensure_ascii=False, indent=2) if event.questions else "",
     }
+
+
+def question_rows_of(event: Event) -> list[dict[str, Any]]:
+    """The event's questions as the form's rows, one more empty row for a new question."""
+    rows = []
+    for question in event.questions or []:
+        label = question["label"]
+        rows.append(
+            {
+                "key": question["key"],
+                "label": label.get("de", "") if isinstance(label, dict) else label,
+                "label_en": label.get("en", "") if isinstance(label, dict) else "",
+                "type": question["type"],
+                "options": "\n".join(question.get("options") or []),
+                "required": bool(question.get("required")),
+                "sensitive": bool(question.get("sensitive")),
+            }
+        )
+    return [*rows, empty_question()]
+
+
+def empty_question() -> dict[str, Any]:
+    return {
+        "key": "",
+        "label": "",
+        "label_en": "",
+        "type": "text",
+        "options": "",
+        "required": False,
+        "sensitive": False,
+    }
+
+
+def submitted_questions(form: Any) -> list[dict[str, Any]]:
+    """The question rows as sent (`q-<n>-<field>`), in their order."""
+    rows = []
+    number = 0
+    while f"q-{number}-label" in form:
+        rows.append(
+            {
+                "key": str(form.get(f"q-{number}-key", "")).strip(),
+                "label": str(form.get(f"q-{number}-label", "")).strip(),
+                "label_en": str(form.get(f"q-{number}-label_en", "")).strip(),
+                "type": str(form.get(f"q-{number}-type", "text")),
+                "options": str(form.get(f"q-{number}-options", "")),
+                "required": bool(form.get(f"q-{number}-required")),
+                "sensitive": bool(form.get(f"q-{number}-sensitive")),
+            }
+        )
+        number += 1
+    return rows
+
+
+def questions_of(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows with a question as the API's question list; a new question's key is made
+    from its label."""
+    taken = {row["key"] for row in rows if row["key"]}
+    questions = []
+    for row in rows:
+        if not row["label"]:
+            continue
+        key = row["key"] or _new_key(row["label"], taken)
+        taken.add(key)
+        label: Any = {"de": row["label"], "en": row["label_en"]} if row["label_en"] else row["label"]
+        options = [line.strip() for line in row["options"].splitlines() if line.strip()]
+        question = {"key": key, "label": label, "type": row["type"], "required": row["required"]}
+        question["sensitive"] = row["sensitive"]
+        if row["type"] in ("choice", "multi"):
+            question["options"] = options
+        questions.append(question)
+    return questions
+
+
+def _new_key(label: str, taken: set[str]) -> str:
+    plain = label.lower()
+    for umlaut, spelled in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
+        plain = plain.replace(umlaut, spelled)
+    base = re.sub(r"[^a-z0-9]+", "_", plain).strip("_")[:30] or "frage"
+    base = base if base[0].isalpha() else f"q_{base}"[:30]
+    key, number = base, 2
+    while key in taken:
+        key, number = f"{base}_{number}", number + 1
+    return key
 
 
 def submitted(form: Any) -> dict[str, str]:
@@ -119,7 +202,7 @@ def submitted(form: Any) -> dict[str, str]:
     return values
 
 
-def to_fields(values: dict[str, str], partial: bool = False) -> dict[str, Any]:
+def to_fields(values: dict[str, str], question_rows: list[dict[str, Any]], partial: bool = False) -> dict[str, Any]:
     """The event's fields as the admin API takes them, loaded through its schema; FormErrors
     says what is wrong, by form field."""
     errors: dict[str, str] = {}
@@ -199,13 +282,7 @@ def to_fields(values: dict[str, str], partial: bool = False) -> dict[str, Any]:
         payload["certificate"] = {"hours": hours, "signer": values["certificate_signer"], "topics": topics}
     else:
         payload["certificate"] = None
-    if values["questions"]:
-        try:
-            payload["questions"] = json.loads(values["questions"])
-        except ValueError:
-            errors["questions"] = "Die Fragen sind kein gültiges JSON."
-    else:
-        payload["questions"] = []
+    payload["questions"] = questions_of(question_rows)
     if errors:
         raise FormErrors(errors)
     try:
@@ -221,7 +298,10 @@ def form_errors(messages: Any) -> dict[str, str]:
         return {"title": str(messages)}
     for field, problem in messages.items():
         text = _text(problem)
-        found.setdefault(FIELD_OF.get(str(field), str(field)), text)
+        name = str(field)
+        if name.startswith("questions."):  # questions.<n>…: the row's label field
+            name = f"q-{name.split('.')[1]}-label"
+        found.setdefault(FIELD_OF.get(name, name), text)
     return found
 
 

@@ -33,7 +33,18 @@ from eventsvc.edges.api.messages import preview_of
 from eventsvc.edges.api.registrations import registration_rows
 from eventsvc.edges.common import now
 from eventsvc.edges.console.accounts import SignedIn, acting
-from eventsvc.edges.console.eventforms import DEFAULTS, FormErrors, form_errors, submitted, to_fields, values_of
+from eventsvc.edges.console.eventforms import (
+    DEFAULTS,
+    QUESTION_TYPES,
+    FormErrors,
+    empty_question,
+    form_errors,
+    question_rows_of,
+    submitted,
+    submitted_questions,
+    to_fields,
+    values_of,
+)
 from eventsvc.edges.console.forms import ActionForm, LoginForm, MessageForm, PasswordForm, PersonForm
 from eventsvc.edges.csv import answers_csv
 from eventsvc.edges.schemas import DocumentLinkSchema, DocumentUploadSchema, MessageInSchema
@@ -143,55 +154,65 @@ def events():
 @console.route("/events/new", methods=["GET", "POST"])
 @login_required
 def new_event():
-    form = ActionForm()
-    values, errors = dict(DEFAULTS), {}
-    if request.method == "POST" and form.validate_on_submit():
-        values = submitted(request.form)
-        try:
-            fields = to_fields(values)
-            with unit_of_work() as db_session:
-                event = event_service.create_event(
-                    db_session, {"retention": current_app.config["RETENTION_SECONDS"]} | fields, now()
-                )
-                audit.record(db_session, current_user.name, "event_created", now(), event.id)
-                event_id = event.id
-            flash(_("Die Veranstaltung ist angelegt."))
-            return redirect(url_for("console.event", event_id=event_id), code=303)
-        except FormErrors as failure:
-            errors = failure.errors
-        except ValidationFailed as failure:
-            errors = form_errors(failure.errors)
-    return render_template("console/event_form.html", form=form, values=values, errors=errors, event=None)
+    return _event_form(None)
 
 
 @console.route("/events/<id:event_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_event(event_id: int):
+    return _event_form(event_id)
+
+
+def _event_form(event_id: Optional[int]):
+    """The one form for a new event and an existing one. "Weitere Frage" shows the form
+    again with one more empty question; "Speichern" saves through the domain."""
     form = ActionForm()
     errors: dict[str, str] = {}
-    with unit_of_work(writes=False) as db_session:
-        event = event_service.get_event(db_session, event_id, public=False)
-        values = values_of(event)
-        title = event.title
+    values, rows, title = dict(DEFAULTS), [empty_question()], None
+    if event_id is not None:
+        with unit_of_work(writes=False) as db_session:
+            stored = event_service.get_event(db_session, event_id, public=False)
+            values, rows, title = values_of(stored), question_rows_of(stored), stored.title
     if request.method == "POST" and form.validate_on_submit():
-        values = submitted(request.form)
-        try:
-            fields = to_fields(values, partial=True)
-            fields.pop("status", None)
-            with unit_of_work() as db_session:
-                event_service.update_event(db_session, event_id, fields, now())
-                audit.record(db_session, current_user.name, "event_changed", now(), event_id)
-            flash(_("Die Änderungen sind gespeichert."))
-            return redirect(url_for("console.event", event_id=event_id), code=303)
-        except FormErrors as failure:
-            errors = failure.errors
-        except ValidationFailed as failure:
-            errors = form_errors(failure.errors)
-        except DomainError as failure:
-            errors = {"title": failure.detail}
+        values, rows = submitted(request.form), submitted_questions(request.form)
+        if request.form.get("action") == "add_question":
+            rows.append(empty_question())
+        else:
+            try:
+                event_id = _save_event(event_id, to_fields(values, rows, partial=event_id is not None))
+                return redirect(url_for("console.event", event_id=event_id), code=303)
+            except FormErrors as failure:
+                errors = failure.errors
+            except ValidationFailed as failure:
+                errors = form_errors(failure.errors)
+            except DomainError as failure:
+                errors = {"title": failure.detail}
+    shown = {"id": event_id, "title": title} if event_id is not None else None
     return render_template(
-        "console/event_form.html", form=form, values=values, errors=errors, event={"id": event_id, "title": title}
+        "console/event_form.html",
+        form=form,
+        values=values,
+        questions=rows,
+        errors=errors,
+        event=shown,
+        types=QUESTION_TYPES,
     )
+
+
+def _save_event(event_id: Optional[int], fields: dict) -> int:
+    with unit_of_work() as db_session:
+        if event_id is None:
+            created = event_service.create_event(
+                db_session, {"retention": current_app.config["RETENTION_SECONDS"]} | fields, now()
+            )
+            audit.record(db_session, current_user.name, "event_created", now(), created.id)
+            flash(_("Die Veranstaltung ist angelegt."))
+            return created.id
+        fields.pop("status", None)
+        event_service.update_event(db_session, event_id, fields, now())
+        audit.record(db_session, current_user.name, "event_changed", now(), event_id)
+        flash(_("Die Änderungen sind gespeichert."))
+        return event_id
 
 
 @console.get("/events/<id:event_id>")
