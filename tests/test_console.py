@@ -74,7 +74,8 @@ def test_the_session_cookie_is_guarded_and_ends_when_idle(app, client):
     cookie = next(value for name, value in response.headers.items() if name == "Set-Cookie" and "session=" in value)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Expires=" in cookie
     assert app.permanent_session_lifetime.total_seconds() == 30 * 60  # EVENTSVC_CONSOLE_IDLE_MINUTES
-    assert client.get("/admin/").status_code == 200
+    page = client.get("/admin/")
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "private, no-store"
     assert client.post("/admin/logout").status_code == 303
     assert client.get("/admin/").status_code == 302
 

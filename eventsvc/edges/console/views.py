@@ -57,6 +57,13 @@ console = Blueprint("console", __name__, url_prefix="/admin", template_folder="t
 STATUS_FILTERS = (CONFIRMED, WAITLISTED, OFFERED, CANCELLED, "attended", "absent")
 
 
+@console.after_request
+def not_stored(response: Response) -> Response:
+    """Console pages show personal data: no browser or proxy keeps a copy."""
+    response.headers.setdefault("Cache-Control", "private, no-store")
+    return response
+
+
 @console.context_processor
 def console_globals() -> dict:
     return {"organizer": current_user if current_user.is_authenticated else None}
