@@ -35,6 +35,15 @@ def test_wheel_carries_migrations_templates_and_translations(tmp_path):
         "eventsvc/edges/web/templates/event.html",
         "eventsvc/edges/web/static/style.css",
         "eventsvc/edges/web/translations/en/LC_MESSAGES/messages.mo",
+        "eventsvc/edges/web/static/console.js",
+        "eventsvc/migrations/versions/0003_retention_certificates_messages.py",
+        "eventsvc/migrations/versions/0004_organizers.py",
+        "eventsvc/email_templates/de/message.html",
+        "eventsvc/email_templates/de/retention-notice.txt",
+        "eventsvc/pdf/templates/certificate.html",
+        "eventsvc/pdf/templates/attendance-sheet.html",
+        "eventsvc/pdf/templates/print.css",
+        "eventsvc/edges/console/templates/console/login.html",
     }
     assert expected <= names, sorted(expected - names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
