@@ -249,3 +249,14 @@ def test_an_erasure_on_request_takes_the_mail_files_along(app, client):
     assert client.delete("/api/v1/admin/people?email=gone@example.org", headers=ADMIN).status_code == 200
     [left] = mail_dir.glob("*.eml")
     assert b"stays@example.org" in left.read_bytes()
+
+
+def test_a_changed_date_is_told_again_and_a_date_told_already_is_not(mail_app, client, smtp, clock):
+    event = create_event(client, retention="P60D", reminders=[])
+    clock.set(ENDS + timedelta(days=46))
+    tick(mail_app)
+    for retention, notices in (("P90D", 1), ("P60D", 1)):  # later, then back to the date told already
+        client.patch(f"/api/v1/admin/events/{event['id']}", json={"retention": retention}, headers=ADMIN)
+        clock.set(clock.now() + timedelta(minutes=1))
+        tick(mail_app)
+        assert _kinds(smtp)["retention-notice"] == notices, retention

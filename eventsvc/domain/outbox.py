@@ -135,10 +135,11 @@ def new_row(
     }
 
 
-def insert_row(session: Session, row: dict[str, Any]) -> None:
+def insert_row(session: Session, row: dict[str, Any], once: bool = False) -> None:
     """A plain INSERT built once (registering is the hot path); the row is not read back in
-    the transaction that writes it."""
-    session.connection().execute(_INSERT, row)
+    the transaction that writes it. With `once`, a row whose dedupe key exists is skipped."""
+    statement = insert_ignoring_duplicates(session, OutboxMessage, ["dedupe_key"]) if once else _INSERT
+    session.connection().execute(statement, row)
     mark_written(session)
 
 

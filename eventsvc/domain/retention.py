@@ -66,6 +66,7 @@ def queue_notices(session: Session, now: datetime) -> int:
                     {"removal_at": removal.isoformat()},
                     dedupe_key=f"retention-notice:{event.id}:{removal.isoformat()}",
                 ),
+                once=True,  # the date may come back after a change: it was told already
             )
             queued += 1
         event.retention_notice_at = now
