@@ -134,7 +134,7 @@ def test_an_organizer_runs_the_day_and_every_action_is_recorded(organizer_client
     assert "Anna Amsel" in overview and "Bernd Bussard" in overview and "1 von 1 belegt" in overview
     assert "Anna Amsel" not in organizer_client.get(f"/admin/events/{event['id']}?q=bussard").data.decode()
     refused = organizer_client.post(f"/admin/registrations/{bernd['id']}/promote", follow_redirects=True)
-    assert "Nicht möglich" in refused.data.decode()  # no seat free: the API's rule
+    assert "Nicht möglich: Kein Platz frei." in refused.data.decode()  # no seat free: the API's rule
     assert organizer_client.post(f"/admin/registrations/{bernd['id']}/overbook").status_code == 303
     door = organizer_client.get(f"/admin/events/{event['id']}/door?q=au").data.decode()
     assert "Anna Amsel" in door and "Bernd Bussard" not in door and "0 von 2 angekommen" in door

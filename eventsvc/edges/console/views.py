@@ -304,6 +304,16 @@ def duplicate(event_id: int):
     return redirect(url_for("console.edit_event", event_id=copy_id), code=303)
 
 
+def _refusal(failure: DomainError) -> str:
+    """What the domain refused, in the organizer's language where the code says enough."""
+    said = {
+        "event_full": _("Kein Platz frei. „Über die Kapazität hinaus aufnehmen …“ gibt trotzdem einen Platz."),
+        "registration_closed": _("Die Anmeldung ist geschlossen."),
+        "not_found": _("Nicht gefunden."),
+    }
+    return said.get(failure.code, failure.detail)
+
+
 def _act(event_id: int, change, action: str, done: str, registration_id: Optional[int] = None, back=None):
     """Run one change with its audit entry; say what happened, or why not."""
     if not ActionForm().validate_on_submit():
@@ -314,7 +324,7 @@ def _act(event_id: int, change, action: str, done: str, registration_id: Optiona
             audit.record(db_session, current_user.name, action, now(), event_id, registration_id)
         flash(done)
     except DomainError as failure:
-        flash(_("Nicht möglich: %(reason)s", reason=failure.detail), "error")
+        flash(_("Nicht möglich: %(reason)s", reason=_refusal(failure)), "error")
     return redirect(back or url_for("console.event", event_id=event_id), code=303)
 
 
