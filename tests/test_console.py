@@ -17,6 +17,24 @@ from tests.processes import ROOT, service_env
 PASSWORD = "lange-genug-passwort-42"
 
 
+EVENT_FORM = {
+    "title": "Fachtag mit Fragen",
+    "day": "2026-12-03",
+    "start": "09:00",
+    "end": "16:00",
+    "timezone": "Europe/Berlin",
+    "capacity": "50",
+    "waitlist_mode": "auto",
+    "offer_hours": "48",
+    "reminder_days": "7, 1",
+    "documentation_hours": "2",
+    "documentation_recipients": "confirmed",
+    "reconfirm_window_days": "3",
+    "retention_days": "365",
+    "sensitive_retention_days": "30",
+}
+
+
 def make_organizer(app, email="orga@kommunen.example", name="Olga Organisatorin", password=PASSWORD):
     result = app.test_cli_runner().invoke(
         args=["create-organizer", email, "--name", name, "--password-stdin"], input=password + "\n"
@@ -100,22 +118,7 @@ def test_sign_in_attempts_are_limited_per_account_and_per_address(app, app_confi
 
 
 def test_the_console_refuses_what_the_api_refuses(organizer_client):
-    form = {
-        "title": "Fachtag",
-        "day": "2026-12-03",
-        "start": "16:00",
-        "end": "09:00",  # before the start
-        "timezone": "Europe/Berlin",
-        "capacity": "0",
-        "waitlist_mode": "auto",
-        "offer_hours": "48",
-        "reminder_days": "7, 1",
-        "documentation_hours": "2",
-        "documentation_recipients": "confirmed",
-        "reconfirm_window_days": "3",
-        "retention_days": "365",
-        "sensitive_retention_days": "30",
-    }
+    form = EVENT_FORM | {"title": "Fachtag", "start": "16:00", "end": "09:00", "capacity": "0"}  # ends first, no seats
     refused = organizer_client.post("/admin/events/new", data=form)
     page = refused.data.decode()
     assert refused.status_code == 200 and page.startswith("<!DOCTYPE html>") and "<title>Fehler:" in page
@@ -208,24 +211,6 @@ def test_create_organizer_works_from_the_installed_command(tmp_path, database_ur
     )
     assert made.returncode == 0, made.stderr
     assert re.search(r"/admin/password/[\w-]{40,}$", made.stdout.strip())
-
-
-EVENT_FORM = {
-    "title": "Fachtag mit Fragen",
-    "day": "2026-12-03",
-    "start": "09:00",
-    "end": "16:00",
-    "timezone": "Europe/Berlin",
-    "capacity": "50",
-    "waitlist_mode": "auto",
-    "offer_hours": "48",
-    "reminder_days": "7, 1",
-    "documentation_hours": "2",
-    "documentation_recipients": "confirmed",
-    "reconfirm_window_days": "3",
-    "retention_days": "365",
-    "sensitive_retention_days": "30",
-}
 
 
 def test_questions_are_made_in_words_not_json(organizer_client, client):
