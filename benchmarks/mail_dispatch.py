@@ -32,7 +32,7 @@ from eventsvc.domain import outbox
 from eventsvc.domain.clock import SettableClock
 from eventsvc.domain.models import Event, OutboxMessage, Registration
 from eventsvc.mail.compose import MailSettings, compose
-from eventsvc.mail.dispatch import _environment
+from eventsvc.mail.dispatch import templates_of
 from eventsvc.scheduler.jobs import dispatch, materialise
 from tests.processes import free_port
 
@@ -147,7 +147,7 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
     with app.app_context():
         seed_events(count // 200, 200, NOW + timedelta(days=60), emails_too=True)
         # The baseline's messages: the very same emails, rendered beforehand.
-        settings, env = MailSettings.from_config(app.config), _environment(app)
+        settings, env = MailSettings.from_config(app.config), templates_of(app)
         rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         rendered = [
             compose(
