@@ -52,11 +52,23 @@ DEFAULTS = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_REGISTRATION": "20 per minute",
     "TRUSTED_PROXIES": 0,
+    # The envelope sender of every email, tagged per email (VERP); default: the sender's address.
+    "BOUNCE_ADDRESS": None,
+    # How long an address stays on a series' interest list while no event of it is published.
+    "INTEREST_RETENTION": "P730D",
     "SCHEDULER_ENABLED": False,
 }
 
 # Values that from_prefixed_env may have turned into numbers or booleans but must be strings.
-STRING_KEYS = ("ADMIN_TOKEN", "SECRET_KEY", "MAIL_PASSWORD", "MAIL_USERNAME", "DATABASE_URL", "BASE_URL")
+STRING_KEYS = (
+    "ADMIN_TOKEN",
+    "SECRET_KEY",
+    "MAIL_PASSWORD",
+    "MAIL_USERNAME",
+    "DATABASE_URL",
+    "BASE_URL",
+    "BOUNCE_ADDRESS",
+)
 
 
 def load(app: Flask, overrides: dict | None) -> None:
@@ -81,6 +93,7 @@ def load(app: Flask, overrides: dict | None) -> None:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance)
     app.config["RETENTION_SECONDS"] = parse_duration(str(app.config["RETENTION"]))
+    app.config["INTEREST_RETENTION_SECONDS"] = parse_duration(str(app.config["INTEREST_RETENTION"]))
     app.config["MAX_CONTENT_LENGTH"] = int(app.config["UPLOAD_MAX_BYTES"]) + 64 * 1024
 
 

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 
+from eventsvc.domain.vocabulary import HOME_ZONE
+
 DATE_FORMATS = {"de": "EEEE, d. MMMM y", "en": "EEEE, d MMMM y"}
 
 
@@ -29,7 +31,6 @@ def event_when(starts: datetime, ends: datetime, tz: str, language: str) -> str:
 
 # German names of the zone abbreviations people here know; others are shown as they are.
 _GERMAN_ZONE_NAMES = {"CET": "MEZ", "CEST": "MESZ"}
-HOME_ZONE = "Europe/Berlin"
 
 
 def zone_note(starts: datetime, tz: str, language: str) -> str:

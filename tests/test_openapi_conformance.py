@@ -22,7 +22,8 @@ EXAMPLES = int(os.environ.get("EVENTSVC_SCHEMATHESIS_EXAMPLES", "12"))
 # 422: an event's times (ends_at after starts_at, the registration window inside them, years
 # 1970 to 2200) and questions (unique keys, options where a type needs them), what an
 # uploaded file is (judged by its content, not its name), answers, which must fit the
-# questions of the event at hand, and a message's documents, which must be the event's own.
+# questions of the event at hand, a message's documents, which must be the event's own, and
+# an organizations import, whose CSV header and rows are checked as a whole.
 # Every other check still runs on these operations.
 CROSS_FIELD_RULES = {
     "POST /api/v1/admin/events",
@@ -33,6 +34,7 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/registrations/{token}/transfer",
     "POST /api/v1/admin/events/{event_id}/messages",
     "POST /api/v1/admin/events/{event_id}/messages/preview",
+    "PUT /api/v1/admin/organizations",
 }
 
 

@@ -21,9 +21,8 @@ from sqlalchemy.orm import Session
 from eventsvc.domain.errors import NotFound
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.statuses import CONFIRMED
+from eventsvc.domain.vocabulary import language_or_default
 from eventsvc.formatting import date_text, event_when
-
-LANGUAGES = ("de", "en")
 
 
 def number(event: Event, registration: Registration) -> str:
@@ -62,7 +61,7 @@ def certificate_of(event: Event, registration: Registration, issuer: Optional[st
     if not is_issued(event, registration, now):
         raise NotFound("No certificate for this registration.")
     settings = event.certificate or {}
-    language = registration.language if registration.language in LANGUAGES else "de"
+    language = language_or_default(registration.language)
     return Certificate(
         language=language,
         number=number(event, registration),

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import outbox
-from eventsvc.domain.errors import NotFound, ValidationFailed
+from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Document, DocumentDelivery, Event, Registration
 from eventsvc.domain.rules import looks_like_token
@@ -132,13 +132,16 @@ def delete_document(session: Session, document_id: int, now: datetime) -> Docume
     return document
 
 
-def deliver(session: Session, event_id: int, now: datetime) -> tuple[int, int]:
+def deliver(session: Session, event_id: int, now: datetime, force: bool = False) -> tuple[int, int]:
     """Queue one documentation email per recipient listing the documents they have not had.
+    Before the event has ended only when forced: the email thanks people for coming.
 
     Returns (emails queued, documents delivered). Runs under the event lock, so two
     concurrent sends cannot both deliver the same document.
     """
     event = lock_event(session, event_id)
+    if event.ends_at > now and not force:
+        raise InvalidState('The event has not ended yet; send with {"force": true} to send anyway.')
     documents = list(
         session.scalars(
             select(Document).where(Document.event_id == event.id, Document.deleted_at.is_(None)).order_by(Document.id)

@@ -61,6 +61,12 @@ class OfferExpired(DomainError):
     code = "offer_expired"
 
 
+class EventStarted(DomainError):
+    """The event has begun: a participant can no longer cancel (an organizer still can)."""
+
+    code = "event_started"
+
+
 class Unavailable(DomainError):
     """Something this installation lacks (a system library, say); not the caller's fault."""
 

@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import outbox, questions
+from eventsvc.domain import contingents, outbox, questions
 from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import feed_cutoff, in_public_feed, is_public, listed_publicly
 from eventsvc.domain.seats import fill_free_seats
 from eventsvc.domain.statuses import CONFIRMED, WAITLISTED, EventStatus
+from eventsvc.domain.vocabulary import HOME_ZONE
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,14 @@ DEFAULT_SENSITIVE_RETENTION = 30 * 86400
 SCHEDULE_FIELDS = ("starts_at", "ends_at", "location")
 
 
-def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Event:
+def create_event(
+    session: Session, fields: dict[str, Any], now: datetime, default_retention: int = DEFAULT_RETENTION
+) -> Event:
+    """A new event; what `fields` leaves out (or gives as None, for retention) takes the
+    defaults, the installation's retention among them."""
+    fields = {name: value for name, value in fields.items() if not (name == "retention" and value is None)}
     values = {
-        "timezone": "Europe/Berlin",
+        "timezone": HOME_ZONE,
         "waitlist_enabled": True,
         "reminder_offsets": DEFAULT_REMINDERS,
         "documentation_delay": DEFAULT_DOCUMENTATION_DELAY,
@@ -48,7 +54,7 @@ def create_event(session: Session, fields: dict[str, Any], now: datetime) -> Eve
         "reconfirm_before": None,
         "reconfirm_window": DEFAULT_RECONFIRM_WINDOW,
         "reminders_queued": {},
-        "retention": DEFAULT_RETENTION,
+        "retention": default_retention,
         **fields,
     }
     # Sensitive answers never outlast the rest.
@@ -106,7 +112,9 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
             outbox.enqueue(
                 session, outbox.EVENT_UPDATED, registration, now, {"sequence": event.sequence, "previous": previous}
             )
-    if "capacity" in changes and event.status == EventStatus.PUBLISHED.value:
+    if any(name in changes for name in ("members_first_until", "contingents_release_at")):
+        event.windows_applied_at = None  # a window moved: its end hands seats on again
+    if any(name in changes for name in SEAT_RULE_FIELDS) and event.status == EventStatus.PUBLISHED.value:
         fill_free_seats(session, event, now)
     session.flush()
     if changed:
@@ -162,6 +170,11 @@ COPIED_FIELDS = (
     "retention",
     "sensitive_retention",
     "certificate",
+    "organization_limit",
+    "members_first_until",
+    "contingents_release_at",
+    "roles",
+    "series",
 )
 
 
@@ -210,7 +223,12 @@ _RULE_FIELDS = (
     "reconfirm_window",
     "retention",
     "sensitive_retention",
+    "organization_limit",
+    "members_first_until",
+    "contingents_release_at",
 )
+# Changing these may let people waiting take free seats at once.
+SEAT_RULE_FIELDS = ("capacity", "organization_limit", "members_first_until", "contingents_release_at")
 
 
 def _check_rules(values: dict[str, Any]) -> None:
@@ -229,6 +247,7 @@ def _check_rules(values: dict[str, Any]) -> None:
         errors["sensitive_retention"] = ["Must not be longer than retention."]
     if values.get("status") not in (EventStatus.DRAFT.value, EventStatus.PUBLISHED.value):
         errors["status"] = ["Must be one of: draft, published."]
+    errors |= contingents.rule_fields(values)
     if errors:
         raise ValidationFailed(errors)
 

@@ -65,13 +65,6 @@ def record(
     _log(change)
 
 
-def record_many(session: Session, entries: list[dict]) -> None:
-    if entries:
-        session.connection().execute(_INSERT, entries)
-    for change in entries:
-        _log(change)
-
-
 def record_for(
     session: Session, registrations: ColumnElement[bool], status: str, reason: Optional[str], by: Actor, now: datetime
 ) -> None:

@@ -40,6 +40,11 @@ _LOCK_SEAT_RULES = (
         _EVENTS.starts_at,
         _EVENTS.sequence,
         _EVENTS.questions,
+        _EVENTS.roles,
+        _EVENTS.promotion_cutoff,
+        _EVENTS.organization_limit,
+        _EVENTS.members_first_until,
+        _EVENTS.contingents_release_at,
     )
     .where(_EVENTS.id == bindparam("event_id"))
     .with_for_update()

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, exists, text
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from eventsvc.db import Model
 from eventsvc.domain.statuses import LIVE, EventStatus, OutboxStatus, RegistrationStatus, sql_list
@@ -20,6 +20,9 @@ __all__ = [
     "Erasure",
     "Event",
     "EventStatus",
+    "InterestEntry",
+    "Organization",
+    "OrganizationDomain",
     "Organizer",
     "OrganizerMessage",
     "OutboxMessage",
@@ -27,6 +30,7 @@ __all__ = [
     "Registration",
     "RegistrationChange",
     "RegistrationStatus",
+    "UndeliverableAddress",
 ]
 
 
@@ -88,8 +92,35 @@ class Event(Model):
     personal_data_removed_at: Mapped[Optional[datetime]]
     # {"hours", "signer", "topics"}: the event issues certificates of attendance (certificates.py).
     certificate: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    # Contingents (contingents.py): seats per organization, members first until a time, and
+    # when the limit ends; when the free seats were last handed on after a window passed.
+    organization_limit: Mapped[Optional[int]]
+    members_first_until: Mapped[Optional[datetime]]
+    contingents_release_at: Mapped[Optional[datetime]]
+    windows_applied_at: Mapped[Optional[datetime]]
+    # The roles a registration chooses from (report.py); none: free text.
+    roles: Mapped[Optional[list[str]]] = mapped_column(JSON)
+    # The series the event belongs to (its key), and when its interest list was told of it.
+    series: Mapped[Optional[str]] = mapped_column(String(40), index=True)
+    series_announced_at: Mapped[Optional[datetime]]
 
     registrations: Mapped[list[Registration]] = relationship(back_populates="event", lazy="raise")
+
+
+class UndeliverableAddress(Model):
+    """An address mail cannot reach (bounces.py): no email goes to it until lifted."""
+
+    __tablename__ = "undeliverable_addresses"
+
+    email_normalized: Mapped[str] = mapped_column(String(254), primary_key=True)
+    at: Mapped[datetime]
+    reason: Mapped[Optional[str]] = mapped_column(Text)
+    # `dsn` (a bounce message) or `smtp` (the server's answer when sending).
+    kind: Mapped[str] = mapped_column(String(8))
+    # The email whose failure taught it, where known.
+    outbox_id: Mapped[Optional[int]]
+    # When its organizers were told of it in their daily `bounces` email.
+    reported_at: Mapped[Optional[datetime]]
 
 
 class Registration(Model):
@@ -117,6 +148,8 @@ class Registration(Model):
     email: Mapped[str] = mapped_column(String(254))
     email_normalized: Mapped[str] = mapped_column(String(254))
     organization: Mapped[Optional[str]] = mapped_column(String(200))
+    # The member organization the person belongs to (chosen, or matched by address).
+    organization_key: Mapped[Optional[str]] = mapped_column(String(40), index=True)
     role: Mapped[Optional[str]] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8), default="de")
     # The secret of this address's personal calendar feed (every event it holds a seat for):
@@ -131,6 +164,8 @@ class Registration(Model):
     cancel_reason: Mapped[Optional[str]] = mapped_column(String(32))
     # While offered a seat: until when the offer holds.
     offer_expires_at: Mapped[Optional[datetime]]
+    # While waitlisted: why (vocabulary.WaitlistReason).
+    waitlist_reason: Mapped[Optional[str]] = mapped_column(String(24))
     reconfirmed_at: Mapped[Optional[datetime]]
     # When this person was asked to reconfirm (only those confirmed by then are asked).
     reconfirm_asked_at: Mapped[Optional[datetime]]
@@ -151,6 +186,11 @@ class Registration(Model):
     checked_in_at: Mapped[Optional[datetime]]
 
     event: Mapped[Event] = relationship(back_populates="registrations", lazy="joined")
+    # Whether the address is undeliverable now (bounces.py): read with the registration, so
+    # that every list and page shows the address's current state.
+    email_undeliverable: Mapped[bool] = column_property(
+        exists().where(UndeliverableAddress.email_normalized == email_normalized)
+    )
 
 
 class RegistrationChange(Model):
@@ -179,7 +219,8 @@ class OutboxMessage(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    # None for an email about no one event (an interest list's confirmation).
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     registration_id: Mapped[Optional[int]] = mapped_column(
         ForeignKey("registrations.id", ondelete="CASCADE"), index=True
     )
@@ -201,6 +242,10 @@ class OutboxMessage(Model):
     sent_at: Mapped[Optional[datetime]]
     # The organizer's message this email carries (kind `message`).
     message_id: Mapped[Optional[int]] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    # An email to an interest list's address (interest.py) rather than to a registration.
+    interest_entry_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("interest_entries.id", ondelete="CASCADE"), index=True
+    )
 
 
 class OrganizerMessage(Model):
@@ -311,3 +356,50 @@ class DocumentDelivery(Model):
     download_count: Mapped[int] = mapped_column(Integer, default=0)
 
     document: Mapped[Document] = relationship(lazy="joined")
+
+
+class Organization(Model):
+    """A member of the association, or another organization people come from (organizations.py)."""
+
+    __tablename__ = "organizations"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    region: Mapped[Optional[str]] = mapped_column(String(200))
+    member: Mapped[bool] = mapped_column(Boolean)
+    email_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OrganizationDomain(Model):
+    """A mail domain and the organization whose addresses it makes: matching an address is
+    one look-up of its domain and parent domains."""
+
+    __tablename__ = "organization_domains"
+
+    domain: Mapped[str] = mapped_column(String(253), primary_key=True)
+    organization_key: Mapped[str] = mapped_column(ForeignKey("organizations.key", ondelete="CASCADE"), index=True)
+
+
+class InterestEntry(Model):
+    """An address on a series' interest list (interest.py): confirmed by double opt-in."""
+
+    __tablename__ = "interest_entries"
+    __table_args__ = (UniqueConstraint("series", "email_normalized", name="uq_interest_entries_series_email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series: Mapped[str] = mapped_column(String(40), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    confirmed_at: Mapped[Optional[datetime]]
+    consented_at: Mapped[datetime]
+    privacy_url: Mapped[Optional[str]] = mapped_column(String(500))
+    # When the last interest-confirm email was queued (at most one a day).
+    confirm_sent_at: Mapped[Optional[datetime]]
+

@@ -49,6 +49,12 @@ RELEASED = "released"
 SEAT_FREE = "seat-free"
 RETENTION_NOTICE = "retention-notice"
 MESSAGE = "message"
+SESSION_PROMOTED = "session-promoted"
+FEEDBACK = "feedback"
+FEEDBACK_REMINDER = "feedback-reminder"
+BOUNCES = "bounces"
+INTEREST_CONFIRM = "interest-confirm"
+SERIES_EVENT = "series-event"
 KINDS = (
     CONFIRMATION,
     WAITLISTED,
@@ -67,6 +73,9 @@ KINDS = (
     SEAT_FREE,
     RETENTION_NOTICE,
     MESSAGE,
+    BOUNCES,
+    INTEREST_CONFIRM,
+    SERIES_EVENT,
 )
 QUEUED = OutboxStatus.QUEUED.value
 SENDING = OutboxStatus.SENDING.value
@@ -109,6 +118,7 @@ def new_row(
     params: Optional[dict[str, Any]] = None,
     dedupe_key: Optional[str] = None,
     message_id: Optional[int] = None,
+    interest_entry_id: Optional[int] = None,
 ) -> dict[str, Any]:
     """The columns of a queued email."""
     params = dict(params or {})
@@ -132,6 +142,7 @@ def new_row(
         "created_at": now,
         "sent_at": None,
         "message_id": message_id,
+        "interest_entry_id": interest_entry_id,
     }
 
 
@@ -215,7 +226,7 @@ class Claimed:
 
     id: int
     kind: str
-    event_id: int
+    event_id: Optional[int]
     registration_id: Optional[int]
     recipient: str
     params: dict
@@ -350,19 +361,26 @@ def mark_failed(session: Session, message: Claimed, sender: str, error: str) -> 
     )
 
 
-def mark_skipped(session: Session, message: Claimed, sender: str, reason: str) -> bool:
-    """Not an attempt: the email lost its reason before it went out."""
+def mark_skipped(
+    session: Session, message: Claimed, sender: str, reason: str, status: OutboxStatus = OutboxStatus.SKIPPED
+) -> bool:
+    """Not an attempt: the email lost its reason before it went out (or, `suppressed`, its
+    address is undeliverable)."""
     return (
         session.connection()
         .execute(
             update(OutboxMessage)
             .where(_OUTBOX.id == message.id, _HELD_BY)
-            .values(status=OutboxStatus.SKIPPED.value, lease_expires_at=None, claimed_by=None, last_error=reason),
+            .values(status=status.value, lease_expires_at=None, claimed_by=None, last_error=reason),
             {"sender": sender},
         )
         .rowcount
         == 1
     )
+
+
+def mark_suppressed(session: Session, message: Claimed, sender: str, reason: str) -> bool:
+    return mark_skipped(session, message, sender, reason, OutboxStatus.SUPPRESSED)
 
 
 def schedule_retry(

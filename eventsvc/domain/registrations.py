@@ -17,10 +17,11 @@ from typing import Optional
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import history, outbox, questions, seats
+from eventsvc.domain import bounces, contingents, history, organizations, outbox, policies, questions, seats
 from eventsvc.domain.errors import (
     AlreadyRegistered,
     EventFull,
+    EventStarted,
     InvalidState,
     NotFound,
     RateLimited,
@@ -41,6 +42,7 @@ from eventsvc.domain.rules import (
     waitlist_positions,
 )
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, LIVE, SEAT_HOLDING, WAITLISTED, CancelReason, EventStatus
+from eventsvc.domain.vocabulary import WaitlistReason
 
 # The already-registered email may be triggered by anyone who knows an address: at most
 # one per address, event and this interval, so the endpoint cannot flood an inbox.
@@ -63,6 +65,8 @@ class Applicant:
     sensitive_consent: bool = False
     # The privacy notice the person agreed to (EVENTSVC_PRIVACY_URL when they registered).
     privacy_url: Optional[str] = None
+    # The member organization chosen in the form (else matched by the address's domain).
+    organization_key: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,9 @@ class Registered:
     status: str
     waitlist_position: Optional[int]
     already_registered: bool = False
+    waitlist_reason: Optional[str] = None
+    organization_key: Optional[str] = None
+    organization: Optional[str] = None
     consented_at: Optional[datetime] = None
     privacy_url: Optional[str] = None
 
@@ -99,6 +106,7 @@ def register(
     every committed seat: a READ COMMITTED statement's snapshot is taken when it starts,
     after the lock was granted.)
     """
+    membership = organizations.membership_of(session, applicant.organization_key, applicant.email)
     rules = lock_event_rules(session, event_id)
     if not is_public(rules.status):
         raise NotFound("No such event.")
@@ -107,6 +115,7 @@ def register(
     answers, sensitive = questions.checked_answers(
         rules.questions or [], applicant.answers, applicant.sensitive_consent
     )
+    check_role(rules.roles, applicant.role)
     standing = _standing(session, event_id, normalize_email(applicant.email), now)
     if standing.live_id is not None:
         existing = get_by_id(session, standing.live_id)
@@ -122,17 +131,16 @@ def register(
             "This address was registered for the event too often; try again later.",
             retry_after=max(1, math.ceil(retry_after.total_seconds())),
         )
-    has_seat = newcomer_gets_seat(standing.taken, standing.waiting, rules.capacity)
-    if not has_seat and not rules.waitlist_enabled:
+    reason = _reason_to_wait(session, rules, standing, membership, now)
+    if reason is not None and not rules.waitlist_enabled:
         raise EventFull("The event is fully booked.")
     # Everyone waitlisted so far registered earlier, so the newcomer is last in line.
-    position = None if has_seat else standing.waiting + 1
+    position = None if reason is None else standing.waiting + 1
     return _insert(
         session,
         event_id,
         applicant,
-        CONFIRMED if has_seat else WAITLISTED,
-        position,
+        Placement(WAITLISTED if reason else CONFIRMED, position, reason.value if reason else None, membership),
         standing.feed_token,
         answers,
         sensitive,
@@ -142,12 +150,41 @@ def register(
     )
 
 
+def _reason_to_wait(session: Session, rules, standing, membership, now: datetime) -> Optional[WaitlistReason]:
+    """Why the newcomer waits, or None when they get a seat. Where contingents apply, only
+    the people waiting who could take a seat now are ahead of them."""
+    if not contingents.apply(rules, now):
+        return None if newcomer_gets_seat(standing.taken, standing.waiting, rules.capacity) else WaitlistReason.FULL
+    key, member = (membership.key, membership.member) if membership else (None, False)
+    blocked = contingents.reason_to_wait(session, rules, key, member, now)
+    if blocked is not None:
+        return blocked
+    free = rules.capacity - standing.taken
+    ahead = contingents.waiting_ahead(session, rules, free, now) or 0
+    return None if free > ahead else WaitlistReason.FULL
+
+
+def check_role(roles: Optional[list[str]], role: Optional[str]) -> None:
+    """Where the event names its roles, a registration's role is one of them."""
+    if roles and role is not None and role not in roles:
+        raise ValidationFailed({"role": [f"Must be one of: {', '.join(roles)}."]})
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a new registration goes: its status, waitlist place and reason, organization."""
+
+    status: str
+    position: Optional[int] = None
+    waitlist_reason: Optional[str] = None
+    membership: Optional[organizations.Membership] = None
+
+
 def _insert(
     session: Session,
     event_id: int,
     applicant: Applicant,
-    status: str,
-    position: Optional[int],
+    placement: Placement,
     feed_token: Optional[str],
     answers: dict,
     sensitive: bool,
@@ -158,7 +195,9 @@ def _insert(
     """A new registration with its email and its first history entry."""
     email = applicant.email.strip()
     token = secrets.token_urlsafe(32)
+    status, position, membership = placement.status, placement.position, placement.membership
     confirmed = status == CONFIRMED
+    organization = applicant.organization or (membership.name if membership else None)
     registration_id = (
         session.connection()
         .execute(
@@ -169,7 +208,9 @@ def _insert(
                 "name": applicant.name,
                 "email": email,
                 "email_normalized": normalize_email(email),
-                "organization": applicant.organization,
+                "organization": organization,
+                "organization_key": membership.key if membership else None,
+                "waitlist_reason": placement.waitlist_reason,
                 "role": applicant.role,
                 "language": applicant.language,
                 # One personal feed per address: an earlier registration's token is reused.
@@ -190,7 +231,18 @@ def _insert(
     kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
     outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, sequence, now, params))
     history.log_creation(registration_id, status, by)
-    return Registered(registration_id, token, status, position, consented_at=now, privacy_url=applicant.privacy_url)
+    bounces.lift_for_new_registration(session, normalize_email(email))
+    return Registered(
+        registration_id,
+        token,
+        status,
+        position,
+        consented_at=now,
+        privacy_url=applicant.privacy_url,
+        waitlist_reason=placement.waitlist_reason,
+        organization_key=membership.key if membership else None,
+        organization=organization,
+    )
 
 
 def register_many(
@@ -221,13 +273,17 @@ def transfer(
     registration is cancelled (`transferred`) with a cancelling invite, the new one is
     confirmed with a confirmation email."""
     registration = get_by_token(session, token)
+    membership = organizations.membership_of(session, substitute.organization_key, substitute.email)
     event = lock_event(session, registration.event_id)
     session.refresh(registration)
-    if registration.status != CONFIRMED or event.starts_at <= now or event.status != EventStatus.PUBLISHED.value:
+    if by.kind != history.ORGANIZER and not policies.participant_actions(registration, event, now).transfer:
+        raise InvalidState("Only a confirmed seat of an event that has not started can be passed on.")
+    if registration.status != CONFIRMED or event.starts_at <= now:
         raise InvalidState("Only a confirmed seat of an event that has not started can be passed on.")
     answers, sensitive = questions.checked_answers(
         event.questions or [], substitute.answers, substitute.sensitive_consent
     )
+    check_role(event.roles, substitute.role)
     standing = _standing(session, event.id, normalize_email(substitute.email), now)
     if standing.live_id is not None:
         raise AlreadyRegistered("The substitute's address is already registered for the event.")
@@ -235,7 +291,16 @@ def transfer(
     seats.withdraw_invite(session, event, registration, outbox.CANCELLED, now)
     session.flush()
     return _insert(
-        session, event.id, substitute, CONFIRMED, None, standing.feed_token, answers, sensitive, event.sequence, by, now
+        session,
+        event.id,
+        substitute,
+        Placement(CONFIRMED, membership=membership),
+        standing.feed_token,
+        answers,
+        sensitive,
+        event.sequence,
+        by,
+        now,
     )
 
 
@@ -294,6 +359,8 @@ def cancel(session: Session, registration: Registration, now: datetime, by: Acto
     session.refresh(registration)
     if registration.status == CANCELLED:
         return registration
+    if by.kind != history.ORGANIZER and not policies.participant_actions(registration, event, now).cancel:
+        raise EventStarted("The event has begun; cancelling is no longer possible.")
     previous = registration.status
     reason = CancelReason.ORGANIZER.value if by.kind == history.ORGANIZER else CancelReason.PARTICIPANT.value
     seats.set_cancelled(session, registration, reason, by, now)

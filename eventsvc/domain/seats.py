@@ -19,7 +19,7 @@ from typing import Any, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import history, outbox
+from eventsvc.domain import contingents, history, outbox
 from eventsvc.domain.history import Actor
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import HOLDS_SEAT, IS_WAITING, count_of_event, offer_deadline, past_cutoff
@@ -65,19 +65,12 @@ def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool =
                 ),
             )
         return []
-    chosen = list(
-        session.scalars(
-            select(Registration.id)
-            .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
-            .order_by(Registration.id)
-            .limit(free)
-        )
-    )
+    chosen = next_in_line(session, event, now, free)
     if event.waitlist_mode == OFFER_MODE:
         change_many(
             session,
             chosen,
-            {"status": OFFERED, "offer_expires_at": offer_deadline(event, now)},
+            {"status": OFFERED, "offer_expires_at": offer_deadline(event, now), "waitlist_reason": None},
             outbox.OFFER,
             "offered",
             history.BY_SYSTEM,
@@ -87,7 +80,7 @@ def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool =
         change_many(
             session,
             chosen,
-            {"status": CONFIRMED, "confirmed_at": now, "offer_expires_at": None},
+            {"status": CONFIRMED, "confirmed_at": now, "offer_expires_at": None, "waitlist_reason": None},
             outbox.PROMOTED,
             "promoted",
             history.BY_SYSTEM,
@@ -95,6 +88,21 @@ def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool =
             {"sequence": event.sequence},
         )
     return chosen
+
+
+def next_in_line(session: Session, event: Event, now: datetime, free: int) -> list[int]:
+    """The people waiting who get the `free` seats: the longest waiting, passing over those
+    whose organization holds its limit or who wait for the members' window to end."""
+    if contingents.apply(event, now):
+        return contingents.eligible_waiting(session, event, now, free)
+    return list(
+        session.scalars(
+            select(Registration.id)
+            .where(Registration.event_id == event.id, Registration.status == WAITLISTED)
+            .order_by(Registration.id)
+            .limit(free)
+        )
+    )
 
 
 def change_many(
@@ -133,6 +141,7 @@ def confirm(
     registration.status = CONFIRMED
     registration.confirmed_at = now
     registration.offer_expires_at = None
+    registration.waitlist_reason = None
     outbox.enqueue(session, email_kind, registration, now)
     history.record(session, registration.id, CONFIRMED, reason, by, now)
 

@@ -40,6 +40,8 @@ class OutboxStatus(str, enum.Enum):
     FAILED = "failed"
     # The email lost its reason before it went out (say, a reminder to someone who cancelled).
     SKIPPED = "skipped"
+    # Not sent: the address is undeliverable (bounces.py).
+    SUPPRESSED = "suppressed"
 
 
 CONFIRMED = RegistrationStatus.CONFIRMED.value

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import history, outbox, seats
+from eventsvc.domain import contingents, history, outbox, seats
 from eventsvc.domain.errors import EventFull, InvalidState, OfferExpired
 from eventsvc.domain.history import BY_PARTICIPANT, BY_SYSTEM, Actor
 from eventsvc.domain.locking import lock_event
@@ -29,6 +29,8 @@ ROWS_PER_TICK = 2_000
 def accept(session: Session, token: str, now: datetime) -> Registration:
     """Take the offered seat: confirmed, with a confirmation email and its invite."""
     registration = _locked(session, get_by_token(session, token))
+    if registration.cancel_reason == CancelReason.OFFER_EXPIRED.value:
+        raise OfferExpired("The offer has expired.")
     if registration.status != OFFERED:
         raise InvalidState("Only an open offer can be accepted.")
     if registration.offer_expires_at is not None and now >= registration.offer_expires_at:
@@ -100,6 +102,17 @@ def expire_offers(session: Session, now: datetime) -> int:
         seats.fill_free_seats(session, event, now, freed=True)
         done += len(expired)
     return done
+
+
+def hand_on_after_windows(session: Session, now: datetime) -> int:
+    """When an event's members-first window or its organizations' limit ends, its free seats
+    go to the people waiting, in order, by the event's mode, within this tick."""
+    given = 0
+    for event_id in contingents.events_with_passed_windows(session, now):
+        event = lock_event(session, event_id)
+        given += len(seats.fill_free_seats(session, event, now))
+        contingents.mark_windows_applied(session, event_id, now)
+    return given
 
 
 def ask_to_reconfirm(session: Session, now: datetime) -> int:

@@ -20,12 +20,11 @@ from sqlalchemy import bindparam, func, select
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
-from eventsvc.domain import invites
+from eventsvc.domain import invites, policies
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.errors import InvalidState, NotFound
 from eventsvc.domain.models import Event
 from eventsvc.domain.rules import feed_cutoff, in_public_feed, is_public
-from eventsvc.domain.statuses import CANCELLED, WAITLISTED, EventStatus
 from eventsvc.edges.common import links, now
 
 CALENDAR_MIMETYPE = "text/calendar"
@@ -128,12 +127,11 @@ def invite_ics(token: str) -> Response:
     with unit_of_work(writes=False) as session:
         registration = registration_service.get_by_token(session, token)
         event = registration.event
-        if registration.status == WAITLISTED:
+        method = policies.download_invite_method(registration.status, event.status)
+        if method is None:
             raise InvalidState("No invite while on the waiting list.")
         if not is_public(event.status):
             raise NotFound("No such event.")
-        cancelled = registration.status == CANCELLED or event.status == EventStatus.CANCELLED.value
-        method = invites.CANCEL if cancelled else invites.REQUEST
         body = invites.invite(
             event,
             registration,

@@ -1,5 +1,5 @@
 """The service's own commands (serve, worker, create-token, tokens, create-organizer,
-organizer-link), registered on the app's
+organizer-link, bounce), registered on the app's
 CLI by the factory; `eventsvc` (eventsvc.edges.cli) is the console script that runs them."""
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 
 from eventsvc.db import db, unit_of_work
-from eventsvc.domain import admin_tokens, organizers
+from eventsvc.domain import admin_tokens, bounces, organizers
 from eventsvc.domain.errors import DomainError
 from eventsvc.edges.common import links, now
+from eventsvc.mail import bounce_parsing
+from eventsvc.mail.addresses import bounce_address
 from eventsvc.schema import CURRENT, UPGRADE_HINT, schema_state
 
 log = logging.getLogger(__name__)
@@ -183,6 +185,27 @@ def revoke_token(name: str) -> None:
     click.echo(f"revoked {name}")
 
 
+@click.command("bounce")
+@with_appcontext
+def bounce() -> None:
+    """Read one bounce (a delivery status notification or a plain bounce) from standard
+    input, as a mail server's pipe alias delivers it. Always exits 0: a mail server must
+    never be told to retry or bounce a bounce; what is not understood is logged and ignored."""
+    raw = sys.stdin.buffer.read()
+    try:
+        found = bounce_parsing.parse(raw, bounce_address(current_app.config))
+        if not found.is_permanent():
+            log.info("bounce ignored: no permanent failure (%d bytes, tag %s)", len(raw), found.message_key or "-")
+            return
+        with unit_of_work() as session:
+            marked = bounces.learn_from_bounce(
+                session, found.message_key, found.permanent | set(found.statuses), found.reason(), now()
+            )
+        log.info("bounce: %d address(es) marked undeliverable", marked)
+    except Exception:
+        log.exception("bounce not understood (%d bytes); ignored", len(raw))
+
+
 def register_commands(app: Flask) -> None:
-    for command in (serve, worker, create_token, create_organizer, organizer_link, tokens):
+    for command in (serve, worker, create_token, create_organizer, organizer_link, tokens, bounce):
         app.cli.add_command(command)

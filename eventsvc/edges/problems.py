@@ -30,6 +30,7 @@ DOMAIN_STATUS = {
     domain_errors.ValidationFailed: 422,
     domain_errors.RateLimited: 429,
     domain_errors.OfferExpired: 409,
+    domain_errors.EventStarted: 409,
     domain_errors.Unavailable: 503,
 }
 

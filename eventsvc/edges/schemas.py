@@ -15,9 +15,18 @@ from marshmallow import fields, validate
 
 from eventsvc.domain.durations import format_duration, parse_duration
 from eventsvc.domain.registrations import Applicant
+from eventsvc.domain.statuses import CancelReason, EventStatus, OutboxStatus, RegistrationStatus
+from eventsvc.domain.vocabulary import (
+    AUDIENCES,
+    DEFAULT_LANGUAGE,
+    DOCUMENTATION_RECIPIENTS,
+    LANGUAGES,
+    ORGANIZATION_KINDS,
+    WAITLIST_MODES,
+    NextRegistration,
+    WaitlistReason,
+)
 from eventsvc.mail.addresses import AddressError, ascii_address
-
-LANGUAGES = ("de", "en")
 
 # Characters a text field may hold: no control characters (a line break only where the
 # field has several lines) and no half of a UTF-16 pair (JSON's \ud800 escapes can make one;
@@ -161,11 +170,11 @@ class EventInSchema(ma.Schema):
     registration_closes_at = Time(allow_none=True)
     reminders = fields.List(Duration(), attribute="reminder_offsets", validate=validate.Length(max=10))
     documentation_delay = Duration()
-    documentation_recipients = fields.String(validate=validate.OneOf(["confirmed", "attended"]))
+    documentation_recipients = fields.String(validate=validate.OneOf(DOCUMENTATION_RECIPIENTS))
     organizer_name = Text(200, allow_none=True)
     organizer_email = Email(allow_none=True)
-    status = fields.String(validate=validate.OneOf(["draft", "published"]))
-    waitlist_mode = fields.String(validate=validate.OneOf(["auto", "offer"]))
+    status = fields.String(validate=validate.OneOf([EventStatus.DRAFT.value, EventStatus.PUBLISHED.value]))
+    waitlist_mode = fields.String(validate=validate.OneOf(WAITLIST_MODES))
     offer_window = Duration(metadata={"description": "at least PT1M; default PT48H"})
     promotion_cutoff = Duration(allow_none=True)
     reconfirm_before = Duration(allow_none=True)
@@ -181,6 +190,29 @@ class EventInSchema(ma.Schema):
     )
     certificate = fields.Nested(
         CertificateSchema, allow_none=True, metadata={"description": "without it, no certificates are issued"}
+    )
+    organization_limit = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=100000),
+        metadata={"description": "at most this many seats (confirmed and offered) per organization"},
+    )
+    members_first_until = Time(
+        allow_none=True, metadata={"description": "until then only people of member organizations get seats"}
+    )
+    contingents_release_at = Time(
+        allow_none=True, metadata={"description": "from then on organization_limit no longer applies"}
+    )
+    roles = fields.List(
+        Text(200, required=True),
+        allow_none=True,
+        validate=validate.Length(max=50),
+        metadata={"description": "the roles a registration chooses from; without it, role is free text"},
+    )
+    series = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"),
+        metadata={"description": "the key of the series the event belongs to"},
     )
 
 
@@ -212,6 +244,12 @@ class EventOutSchema(ma.Schema):
     seats_taken = fields.Integer()
     seats_left = fields.Integer()
     waitlist_length = fields.Integer()
+    next_registration = fields.String(
+        metadata={
+            "description": "what a registration made now would get, before anything that depends on the person",
+            "enum": [value.value for value in NextRegistration],
+        }
+    )
     waitlist_mode = fields.String()
     offer_window = Duration()
     promotion_cutoff = Duration(allow_none=True)
@@ -221,6 +259,11 @@ class EventOutSchema(ma.Schema):
     retention = Duration()
     sensitive_retention = Duration()
     certificate = fields.Nested(CertificateSchema, allow_none=True)
+    organization_limit = fields.Integer(allow_none=True)
+    members_first_until = fields.DateTime(format="iso", allow_none=True)
+    contingents_release_at = fields.DateTime(format="iso", allow_none=True)
+    roles = fields.List(fields.String(), allow_none=True)
+    series = fields.String(allow_none=True)
     url = fields.String()
     ics_url = fields.String()
 
@@ -231,7 +274,7 @@ class MessageInSchema(ma.Schema):
     subject = Text(200, required=True)
     body = Text(20000, lines="many", required=True, metadata={"description": "plain text; blank lines part paragraphs"})
     audience = fields.List(
-        fields.String(validate=validate.OneOf(["confirmed", "waitlisted", "offered", "attended", "absent"])),
+        fields.String(validate=validate.OneOf(AUDIENCES)),
         required=True,
         validate=validate.Length(min=1, max=5),
         metadata={"description": "absent: confirmed but not checked in"},
@@ -293,6 +336,11 @@ class RegistrationInSchema(ma.Schema):
         metadata={"description": "answers to the event's questions, by key"},
     )
     sensitive_consent = fields.Boolean(metadata={"description": "consent to special-category answers (Art. 9 DSGVO)"})
+    organization_key = fields.String(
+        allow_none=True,
+        validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"),
+        metadata={"description": "the member organization (else matched by the address's domain)"},
+    )
 
 
 class BatchInSchema(ma.Schema):
@@ -302,7 +350,11 @@ class BatchInSchema(ma.Schema):
 def applicant_from(fields: dict) -> Applicant:
     """The domain's value for a validated registration body. Without `language`, the
     request's Accept-Language decides, else German."""
-    language = fields.get("language") or request.accept_languages.best_match(LANGUAGES, default="de") or "de"
+    language = (
+        fields.get("language")
+        or request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
+        or DEFAULT_LANGUAGE
+    )
     return Applicant(
         name=fields["name"].strip(),
         email=fields["email"],
@@ -312,6 +364,7 @@ def applicant_from(fields: dict) -> Applicant:
         answers=fields.get("answers") or {},
         sensitive_consent=bool(fields.get("sensitive_consent")),
         privacy_url=current_app.config.get("PRIVACY_URL"),
+        organization_key=fields.get("organization_key") or None,
     )
 
 
@@ -322,7 +375,11 @@ class LifecycleSchema(ma.Schema):
     sensitive_consent_at = fields.DateTime(format="iso", allow_none=True)
     offer_expires_at = fields.DateTime(format="iso", allow_none=True)
     reconfirmed_at = fields.DateTime(format="iso", allow_none=True)
-    cancel_reason = fields.String(allow_none=True)
+    cancel_reason = fields.String(allow_none=True, metadata={"enum": [reason.value for reason in CancelReason]})
+    waitlist_reason = fields.String(allow_none=True, metadata={"enum": [reason.value for reason in WaitlistReason]})
+    organization_key = fields.String(allow_none=True)
+    organization = fields.String(allow_none=True)
+    email_undeliverable = fields.Boolean()
 
 
 class RegistrationCreatedSchema(LifecycleSchema):
@@ -374,7 +431,7 @@ class ChangeSchema(ma.Schema):
 
 
 class RegistrationListQuerySchema(ma.Schema):
-    status = fields.String(validate=validate.OneOf(["confirmed", "waitlisted", "offered", "cancelled"]))
+    status = fields.String(validate=validate.OneOf([status.value for status in RegistrationStatus]))
     format = fields.String(validate=validate.OneOf(["json", "csv"]), load_default="json")
     attended = fields.Boolean()
 
@@ -388,7 +445,7 @@ class CheckinSchema(ma.Schema):
 
 
 class OutboxQuerySchema(ma.Schema):
-    status = fields.String(validate=validate.OneOf(["queued", "sending", "sent", "failed", "skipped"]))
+    status = fields.String(validate=validate.OneOf([status.value for status in OutboxStatus]))
     event_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=1000))
 
@@ -444,10 +501,6 @@ class DeliveryReportSchema(ma.Schema):
     documents_delivered = fields.Integer()
 
 
-class StatusSchema(ma.Schema):
-    status = fields.String()
-
-
 class PersonQuerySchema(ma.Schema):
     email = fields.String(required=True, validate=[validate.Length(min=3, max=254), one_line])
 
@@ -475,3 +528,54 @@ class AdminTokenSchema(ma.Schema):
     name = fields.String()
     created_at = fields.DateTime(format="iso")
     revoked_at = fields.DateTime(format="iso", allow_none=True)
+
+
+class OrganizationRowSchema(ma.Schema):
+    """One organization of a JSON import (checked further, row by row, by the domain)."""
+
+    key = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True, metadata={"enum": list(ORGANIZATION_KINDS)})
+    region = fields.String(allow_none=True)
+    member = fields.Boolean(required=True)
+    email_domains = fields.List(fields.String(), load_default=list)
+
+
+class OrganizationsImportSchema(ma.Schema):
+    organizations = fields.List(fields.Nested(OrganizationRowSchema), required=True, validate=validate.Length(max=5000))
+
+
+class ImportCountsSchema(ma.Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer()
+
+
+class OrganizationSchema(ma.Schema):
+    key = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    region = fields.String(allow_none=True)
+    member = fields.Boolean()
+    email_domains = fields.List(fields.String())
+
+
+class OrganizationLookupQuerySchema(ma.Schema):
+    q = fields.String(required=True, validate=[validate.Length(min=1, max=100), one_line, whole_characters])
+
+
+class OrganizationLookupSchema(ma.Schema):
+    key = fields.String()
+    name = fields.String()
+
+
+class UndeliverableSchema(ma.Schema):
+    email = fields.String()
+    at = fields.DateTime(format="iso")
+    reason = fields.String(allow_none=True)
+    kind = fields.String(metadata={"enum": ["dsn", "smtp"]})
+
+
+class LiftedSchema(ma.Schema):
+    email = fields.String()
+    lifted = fields.Boolean()

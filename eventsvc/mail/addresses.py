@@ -10,7 +10,7 @@ however long, makes a header line that a server refuses.
 from __future__ import annotations
 
 from email.header import Header
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from typing import Union
 
 import idna
@@ -34,6 +34,12 @@ def ascii_address(address: str) -> str:
         return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
     except idna.IDNAError as error:
         raise AddressError("The domain is not a valid internationalised domain name.") from error
+
+
+def bounce_address(config) -> str:
+    """Where bounces go (EVENTSVC_BOUNCE_ADDRESS, else the default sender's address), in ASCII."""
+    configured = config.get("BOUNCE_ADDRESS") or parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
+    return ascii_address(str(configured))
 
 
 def address_header(name: str, address: str, header_name: str) -> Union[str, Header]:

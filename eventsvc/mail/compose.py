@@ -36,24 +36,16 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import certificates, invites, messages, outbox
+from eventsvc.domain import certificates, invites, messages, outbox, policies
 from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, OrganizerMessage, Registration
 from eventsvc.domain.outbox import Claimed
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, EventStatus
+from eventsvc.domain.vocabulary import language_or_default
 from eventsvc.formatting import event_when, moment_text, zone_note
 from eventsvc.links import Links
 from eventsvc.mail.addresses import address_header
 
-INVITE_METHOD = {
-    outbox.CONFIRMATION: invites.REQUEST,
-    outbox.PROMOTED: invites.REQUEST,
-    outbox.REMINDER: invites.REQUEST,
-    outbox.EVENT_UPDATED: invites.REQUEST,
-    outbox.CANCELLED: invites.CANCEL,
-    outbox.RELEASED: invites.CANCEL,
-    outbox.EVENT_CANCELLED: invites.CANCEL,  # only for those who held a seat
-}
 # Kinds that only make sense while the person holds a seat. Confirmations and the like are
 # sent even if the person cancelled meanwhile: they tell what happened, in order.
 NEEDS_SEAT = {outbox.REMINDER, outbox.EVENT_UPDATED, outbox.DOCUMENTATION, outbox.RECONFIRM}
@@ -122,7 +114,7 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
         raise Skip("the registration no longer exists")
     event = registration.event
     _check_still_due(message, registration, event, now)
-    language = registration.language if registration.language in ("de", "en") else "de"
+    language = language_or_default(registration.language)
     context = _context(session, message, registration, event, settings, language, now)
     if message.kind == outbox.MESSAGE:
         content = session.get(OrganizerMessage, message.params.get("message_id"))
@@ -174,7 +166,7 @@ def preview_message(
     now: datetime,
 ) -> Preview:
     """A message as `registration` would get it, rendered as the sender would render it."""
-    language = registration.language if registration.language in ("de", "en") else "de"
+    language = language_or_default(registration.language)
     row = Claimed(0, outbox.MESSAGE, event.id, registration.id, registration.email, {}, 0, now, "")
     context = _context(session, row, registration, event, settings, language, now)
     context |= _message_context(session, content, registration, settings.links, False)
@@ -203,6 +195,8 @@ def _compose_for_organizer(
         "zone_note": zone_note(event.starts_at, event.timezone, language),
         "event_url": settings.links.event(event.id),
         "waiting": int(message.params.get("waiting", 0)),
+        "addresses": list(message.params.get("addresses", [])),
+        "console_url": settings.links.console(),
         "seats_left": int(message.params.get("seats_left", 1)),
         "removal_at": moment_text(datetime.fromisoformat(message.params["removal_at"]), event.timezone, language)
         if "removal_at" in message.params
@@ -291,9 +285,7 @@ def _check_still_due(message: Claimed, registration: Registration, event: Event,
 
 
 def _invite_method(message: Claimed, registration: Registration) -> Optional[str]:
-    if message.kind == outbox.EVENT_CANCELLED and not message.params.get("had_seat"):
-        return None
-    return INVITE_METHOD.get(message.kind)
+    return policies.email_invite_method(message.kind, bool(message.params.get("had_seat")))
 
 
 def _sequence(message: Claimed, registration: Registration, event: Event) -> int:
@@ -302,7 +294,7 @@ def _sequence(message: Claimed, registration: Registration, event: Event) -> int
     every invite the person held, and a late REQUEST (say, retried after the person
     cancelled) stays below the CANCEL that followed it, so calendars ignore it."""
     holds_seat = registration.status == CONFIRMED and event.status == EventStatus.PUBLISHED.value
-    if INVITE_METHOD.get(message.kind) == invites.REQUEST and holds_seat:
+    if policies.EMAIL_INVITE.get(message.kind) == invites.REQUEST and holds_seat:
         return event.sequence
     return int(message.params.get("sequence", event.sequence))
 

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from typing import Optional
 
 from flask import Flask
@@ -26,9 +25,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from eventsvc.db import unit_of_work
-from eventsvc.domain import outbox
-from eventsvc.domain.models import Registration
-from eventsvc.mail.addresses import AddressError, ascii_address
+from eventsvc.domain import bounces, outbox
+from eventsvc.domain.models import OutboxMessage, Registration
+from eventsvc.mail.addresses import AddressError, ascii_address, bounce_address
 from eventsvc.mail.compose import MailSettings, Skip, compose, template_environment
 from eventsvc.mail.transport import DeliveryFailure, PermanentFailure, make_transport
 from eventsvc.resources import resource_dir
@@ -89,7 +88,7 @@ class Sender:
 
 def send_due(app: Flask, session: Session, now: Callable[[], datetime], sender: Optional[Sender] = None) -> dict:
     sender = sender or Sender()
-    counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "lost": 0}
+    counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "suppressed": 0, "lost": 0}
     lease = timedelta(seconds=float(app.config["MAIL_LEASE"]))
     batch_size = int(app.config["MAIL_BATCH_SIZE"])
     while not sender.stopping.is_set():
@@ -120,10 +119,11 @@ def _send_batch(
 ) -> None:
     max_delay = float(app.config["MAIL_RETRY_MAX_DELAY"])
     settings = MailSettings.from_config(app.config)
-    envelope_from = ascii_address(parseaddr(settings.sender)[1])
+    returns_to = bounce_address(app.config)
     env = templates_of(app)
     with unit_of_work(writes=False, session=session) as reading:
         registrations = _load_registrations(reading, batch)  # noqa: F841  (held for the identity map)
+        unreachable = bounces.undeliverable_among(reading, {message.recipient for message in batch})
     pending = list(batch)
     try:
         with make_transport(app.config).connect() as connection:
@@ -137,6 +137,10 @@ def _send_batch(
                     if not pending:
                         break
                 message = pending.pop(0)
+                if bounces.normalized(message.recipient) in unreachable:
+                    _record(session, outbox.mark_suppressed, message, sender.id, "the address is undeliverable")
+                    counts["suppressed"] += 1
+                    continue
                 try:
                     # The reads end before the SMTP exchange: on SQLite an open transaction
                     # would keep every registration waiting while the mail server talks.
@@ -157,9 +161,10 @@ def _send_batch(
                     counts["failed"] += 1
                     continue
                 try:
-                    connection.send(email, envelope_from, recipient)
+                    connection.send(email, bounces.verp_address(returns_to, message.message_key), recipient)
                 except PermanentFailure as failure:
-                    _record(session, outbox.mark_failed, message, sender.id, failure.detail)
+                    _record(session, _fail_for_good, message, sender.id, failure.detail, now())
+                    unreachable.add(bounces.normalized(message.recipient))
                     counts["failed"] += 1
                 except DeliveryFailure as failure:
                     _record(session, outbox.schedule_retry, message, sender.id, now(), failure.detail, max_delay)
@@ -176,6 +181,15 @@ def _send_batch(
         with unit_of_work(session=session) as releasing:
             outbox.release(releasing, pending, sender.id, now(), failure.detail, max_delay)
         counts["retry"] += len(pending)
+
+
+def _fail_for_good(session: Session, message, sender_id: str, detail: str, now: datetime) -> bool:
+    """A 5xx answer: the email failed, and its address is undeliverable from now on."""
+    if not outbox.mark_failed(session, message, sender_id, detail):
+        return False
+    row = session.get(OutboxMessage, message.id)
+    bounces.mark_undeliverable(session, message.recipient, detail, bounces.SMTP, now, row)
+    return True
 
 
 def _record(session: Session, mark, message, sender_id: str, *args) -> None:

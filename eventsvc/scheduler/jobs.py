@@ -9,7 +9,7 @@ from typing import Optional
 from flask import Flask
 
 from eventsvc.db import db, unit_of_work
-from eventsvc.domain import retention, waitlist
+from eventsvc.domain import bounces, retention, waitlist
 from eventsvc.domain.documents import deliver_due_documentation
 from eventsvc.domain.reminders import queue_due_reminders
 from eventsvc.mail.dispatch import Sender, send_due, sender_session
@@ -35,11 +35,15 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
             with unit_of_work() as session:
                 offers = waitlist.expire_offers(session, moment)
             with unit_of_work() as session:
+                handed_on = waitlist.hand_on_after_windows(session, moment)
+            with unit_of_work() as session:
                 asked = waitlist.ask_to_reconfirm(session, moment)
             with unit_of_work() as session:
                 released = waitlist.release_unreconfirmed(session, moment)
             with unit_of_work() as session:
                 notices = retention.queue_notices(session, moment)
+            with unit_of_work() as session:
+                bounce_reports = bounces.queue_daily_reports(session, moment)
             sensitive = _remove_sensitive_answers(app, moment)
             anonymised = _anonymise(app, moment)
         except Exception:
@@ -51,9 +55,11 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
             "reminders": reminders,
             "documentation": documentation,
             "offers_expired": offers,
+            "seats_after_windows": handed_on,
             "reconfirm_asked": asked,
             "released": released,
             "retention_notices": notices,
+            "bounce_reports": bounce_reports,
             "sensitive_answers_looked_at": sensitive,
             "anonymised": anonymised,
         }

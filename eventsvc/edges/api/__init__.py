@@ -17,12 +17,14 @@ from eventsvc.edges.api import (  # noqa: F401
     documents,
     events,
     messages,
+    organizations,
     outbox,
     people,
     registrations,
 )
 from eventsvc.edges.api.docs import docs
 from eventsvc.edges.api.openapi import ErrorResponses
+from eventsvc.edges.api.organizations import ORGANIZATIONS_IMPORT_PATH
 from eventsvc.edges.converters import IdConverter, id_parameter_schema
 from eventsvc.edges.problems import ProblemApi, problem
 from eventsvc.extensions import csrf
@@ -52,7 +54,7 @@ def register(app: Flask) -> ProblemApi:
     api.init_app(app)
     app.register_blueprint(documents.downloads)
     app.register_blueprint(docs)
-    for blueprint in (events.public, registrations.public, events.admin):
+    for blueprint in (events.public, registrations.public, organizations.lookup, events.admin):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # token- or bearer-authenticated JSON, not cookie sessions
     app.before_request(_require_json_body)
@@ -79,6 +81,8 @@ def _require_json_body():
     if mimetype == "application/json" or mimetype.endswith("+json"):
         return _refuse_unparsable_json()
     if mimetype == "multipart/form-data" and request.path.endswith("/documents"):
+        return None
+    if mimetype == "text/csv" and request.path == ORGANIZATIONS_IMPORT_PATH:
         return None
     return problem(415, "unsupported_media_type", "Send the body as application/json.")
 

@@ -45,8 +45,10 @@ def show_published(event_id: int):
 def create(fields: dict):
     """Create an event (a draft unless `status` is `published`)."""
     with unit_of_work() as session:
-        fields = {"retention": current_app.config["RETENTION_SECONDS"]} | fields
-        return present_events(session, [event_service.create_event(session, fields, now())])[0]
+        event = event_service.create_event(
+            session, fields, now(), default_retention=current_app.config["RETENTION_SECONDS"]
+        )
+        return present_events(session, [event])[0]
 
 
 @admin.route("/events", methods=["GET"])

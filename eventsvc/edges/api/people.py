@@ -7,11 +7,19 @@ import marshmallow as ma
 from flask import current_app
 
 from eventsvc.db import unit_of_work
-from eventsvc.domain import privacy
+from eventsvc.domain import bounces, privacy
+from eventsvc.domain.errors import NotFound
 from eventsvc.edges.api.auth import SECURITY, acting_organizer
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.common import now
-from eventsvc.edges.schemas import ErasureReportSchema, ErasureSchema, PersonDataSchema, PersonQuerySchema
+from eventsvc.edges.schemas import (
+    ErasureReportSchema,
+    ErasureSchema,
+    LiftedSchema,
+    PersonDataSchema,
+    PersonQuerySchema,
+    UndeliverableSchema,
+)
 from eventsvc.mail.transport import forget_sent
 
 
@@ -39,6 +47,31 @@ def erase_person(query: dict):
         # are gone already rather than left behind for good.
         forget_sent(current_app.config, erased.sent_message_keys)
     return {"registrations": erased.registrations, "emails": erased.emails}
+
+
+@admin.route("/bounces", methods=["GET"])
+@admin.response(200, UndeliverableSchema(many=True))
+@admin.doc(security=SECURITY)
+def undeliverable():
+    """Every address mail cannot reach: when, why, and how it was learnt (`dsn`: a bounce
+    message; `smtp`: the server's answer when sending). Emails to them are `suppressed`."""
+    with unit_of_work(writes=False) as session:
+        return [
+            {"email": entry.email_normalized, "at": entry.at, "reason": entry.reason, "kind": entry.kind}
+            for entry in bounces.undeliverable(session)
+        ]
+
+
+@admin.route("/bounces", methods=["DELETE"])
+@admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
+@admin.response(200, LiftedSchema)
+@admin.doc(security=SECURITY)
+def lift_bounce(query: dict):
+    """Mail the address again (its mark is lifted); 404 if it was not marked."""
+    with unit_of_work() as session:
+        if not bounces.lift(session, query["email"]):
+            raise NotFound("This address is not marked undeliverable.")
+    return {"email": query["email"].strip().lower(), "lifted": True}
 
 
 @admin.route("/erasures", methods=["GET"])

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from eventsvc.domain import contingents, policies
 from eventsvc.domain.history import Change
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.registrations import Registered
@@ -23,10 +24,19 @@ def local(value: Optional[datetime], tz: str) -> Optional[datetime]:
 def present_events(session: Session, events: list[Event]) -> list[dict]:
     counts = occupancy(session, [event.id for event in events])
     moment = now()
-    return [event_dict(event, counts[event.id], moment) for event in events]
+    return [
+        event_dict(event, counts[event.id], moment, seat_offer(session, event, counts[event.id], moment))
+        for event in events
+    ]
 
 
-def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
+def seat_offer(session: Session, event: Event, counts: Occupancy, moment: datetime) -> str:
+    """What a newcomer would get now (policies.next_registration)."""
+    ahead = contingents.waiting_ahead(session, event, policies.seats_left(event, counts), moment)
+    return policies.next_registration(event, counts, moment, ahead).value
+
+
+def event_dict(event: Event, counts: Occupancy, moment: datetime, next_registration: str) -> dict:
     tz = event.timezone
     return {
         "id": event.id,
@@ -50,7 +60,8 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
         "status": event.status,
         "sequence": event.sequence,
         "seats_taken": counts.seats_taken,
-        "seats_left": max(0, event.capacity - counts.seats_taken),
+        "seats_left": policies.seats_left(event, counts),
+        "next_registration": next_registration,
         "waitlist_length": counts.waitlist_length,
         "waitlist_mode": event.waitlist_mode,
         "offer_window": event.offer_window,
@@ -61,6 +72,11 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime) -> dict:
         "retention": event.retention,
         "sensitive_retention": event.sensitive_retention,
         "certificate": event.certificate,
+        "organization_limit": event.organization_limit,
+        "members_first_until": local(event.members_first_until, tz),
+        "contingents_release_at": local(event.contingents_release_at, tz),
+        "roles": event.roles,
+        "series": event.series,
         "url": links().event(event.id),
         "ics_url": links().event_ics(event.id),
     }
@@ -80,6 +96,11 @@ def registration_created(registration: Registration | Registered, position: Opti
         "sensitive_consent_at": None,
         "consented_at": registration.consented_at,
         "privacy_url": registration.privacy_url,
+        "waitlist_reason": registration.waitlist_reason,
+        "organization_key": registration.organization_key,
+        "organization": registration.organization,
+        # Registering lifts an undeliverable mark (bounces.py).
+        "email_undeliverable": False,
     }
 
 
@@ -93,6 +114,9 @@ def _lifecycle(registration: Registration) -> dict:
         "sensitive_consent_at": local(registration.sensitive_consent_at, tz),
         "consented_at": local(registration.consented_at, tz),
         "privacy_url": registration.privacy_url,
+        "waitlist_reason": registration.waitlist_reason,
+        "organization_key": registration.organization_key,
+        "email_undeliverable": bool(registration.email_undeliverable),
     }
 
 
@@ -138,9 +162,11 @@ def admin_registration_dict(registration: Registration, position: Optional[int])
         "name": None,
         "email": None,
         "organization": None,
+        "organization_key": None,
         "role": None,
         "answers": None,
         "privacy_url": None,
+        "email_undeliverable": False,
     }
 
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import marshmallow as ma
 
 from eventsvc.domain.models import Event
+from eventsvc.domain.vocabulary import HOME_ZONE
 from eventsvc.edges.schemas import EventInSchema
 
 DAY = 86400
@@ -26,7 +27,7 @@ DEFAULTS: dict[str, str] = {
     "start": "09:00",
     "end_day": "",
     "end": "16:00",
-    "timezone": "Europe/Berlin",
+    "timezone": HOME_ZONE,
     "capacity": "100",
     "waitlist": "on",
     "waitlist_mode": "auto",
@@ -49,6 +50,12 @@ DEFAULTS: dict[str, str] = {
 }
 
 QUESTION_TYPES = ("text", "choice", "multi", "boolean")
+
+
+def new_event_values(default_retention: int) -> dict[str, str]:
+    """The form of a new event: the defaults, with the installation's retention."""
+    return DEFAULTS | {"retention_days": _number(default_retention / DAY)}
+
 
 # Where the API's field errors are shown on the form.
 FIELD_OF = {
@@ -206,7 +213,7 @@ def to_fields(values: dict[str, str], question_rows: list[dict[str, Any]], parti
     """The event's fields as the admin API takes them, loaded through its schema; FormErrors
     says what is wrong, by form field."""
     errors: dict[str, str] = {}
-    zone_name = values["timezone"] or "Europe/Berlin"
+    zone_name = values["timezone"] or HOME_ZONE
     try:
         zone = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
@@ -261,9 +268,12 @@ def to_fields(values: dict[str, str], question_rows: list[dict[str, Any]], parti
         "promotion_cutoff": amount(values["cutoff_days"], "cutoff_days", "D", optional=True),
         "reconfirm_before": amount(values["reconfirm_days"], "reconfirm_days", "D", optional=True),
         "reconfirm_window": amount(values["reconfirm_window_days"], "reconfirm_window_days", "D"),
-        "retention": amount(values["retention_days"], "retention_days", "D"),
         "sensitive_retention": amount(values["sensitive_retention_days"], "sensitive_retention_days", "D"),
     }
+    # Left empty, the installation's retention applies (the domain's default).
+    retention = amount(values["retention_days"], "retention_days", "D", optional=True)
+    if retention is not None:
+        payload["retention"] = retention
     try:
         payload["capacity"] = int(values["capacity"])
     except ValueError:

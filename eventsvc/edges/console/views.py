@@ -34,11 +34,11 @@ from eventsvc.edges.api.registrations import registration_rows
 from eventsvc.edges.common import now
 from eventsvc.edges.console.accounts import SignedIn, acting
 from eventsvc.edges.console.eventforms import (
-    DEFAULTS,
     QUESTION_TYPES,
     FormErrors,
     empty_question,
     form_errors,
+    new_event_values,
     question_rows_of,
     submitted,
     submitted_questions,
@@ -175,7 +175,7 @@ def _event_form(event_id: Optional[int]):
     again with one more empty question; "Speichern" saves through the domain."""
     form = ActionForm()
     errors: dict[str, str] = {}
-    values, rows, title = dict(DEFAULTS), [empty_question()], None
+    values, rows, title = new_event_values(current_app.config["RETENTION_SECONDS"]), [empty_question()], None
     if event_id is not None:
         with unit_of_work(writes=False) as db_session:
             stored = event_service.get_event(db_session, event_id, public=False)
@@ -210,7 +210,7 @@ def _save_event(event_id: Optional[int], fields: dict) -> int:
     with unit_of_work() as db_session:
         if event_id is None:
             created = event_service.create_event(
-                db_session, {"retention": current_app.config["RETENTION_SECONDS"]} | fields, now()
+                db_session, fields, now(), default_retention=current_app.config["RETENTION_SECONDS"]
             )
             audit.record(db_session, current_user.name, "event_created", now(), created.id)
             flash(_("Die Veranstaltung ist angelegt."))

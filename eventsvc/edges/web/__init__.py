@@ -9,19 +9,18 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_babel import Babel, refresh
 
+from eventsvc.domain.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from eventsvc.edges.web.views import pages, render_error
 from eventsvc.extensions import csrf
 
 __all__ = ["register", "render_error"]
-
-LANGUAGES = ("de", "en")
 
 
 def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES, default="de") or "de"
+    return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
 
 
 def register(app: Flask) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any, Optional
 from urllib.parse import urlsplit
@@ -12,7 +13,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from eventsvc.db import unit_of_work
-from eventsvc.domain import certificates, questions, waitlist
+from eventsvc.domain import certificates, policies, questions, waitlist
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
@@ -28,6 +29,8 @@ from eventsvc.domain.errors import (
 )
 from eventsvc.domain.rules import is_registration_open, occupancy, waitlist_position
 from eventsvc.domain.statuses import EventStatus, RegistrationStatus
+from eventsvc.domain.vocabulary import LANGUAGES, NextRegistration
+from eventsvc.edges.api.presenters import seat_offer
 from eventsvc.edges.common import links, now
 from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
@@ -45,13 +48,23 @@ def when_filter(event) -> str:
     )
 
 
-def phase(event, moment) -> str:
-    """Where an event stands for a participant: cancelled, over, under way, or ahead."""
-    if event.status == EventStatus.CANCELLED.value:
-        return "cancelled"
-    if event.ends_at <= moment:
-        return "over"
-    return "started" if event.starts_at <= moment else "ahead"
+@dataclass(frozen=True)
+class SeatOffer:
+    """What the page says of seats: the domain's answer, and how many are left."""
+
+    next: str
+    left: int
+
+
+def seat_offers(db_session, events) -> dict[int, SeatOffer]:
+    counts = occupancy(db_session, [event.id for event in events])
+    moment = now()
+    return {
+        event.id: SeatOffer(
+            seat_offer(db_session, event, counts[event.id], moment), policies.seats_left(event, counts[event.id])
+        )
+        for event in events
+    }
 
 
 @pages.app_template_filter("question_label")
@@ -68,8 +81,7 @@ def page_globals() -> dict:
 def index():
     with unit_of_work(writes=False) as db_session:
         events = event_service.list_events(db_session, now(), public=True)
-        counts = occupancy(db_session, [event.id for event in events])
-        return render_template("index.html", events=events, occupancy=counts)
+        return render_template("index.html", events=events, offers=seat_offers(db_session, events))
 
 
 @pages.get("/barrierefreiheit", defaults={"language": "de"})
@@ -87,7 +99,7 @@ def accessibility(language: str):
 
 @pages.get("/language/<code>")
 def choose_language(code: str):
-    if code in ("de", "en"):
+    if code in LANGUAGES:
         session["lang"] = code
     return redirect(same_site_path(request.args.get("next", "/")))
 
@@ -109,7 +121,7 @@ def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
             event = event_service.get_event(db_session, event_id, public=True)
         except NotFound:
             abort(404)
-        counts = occupancy(db_session, [event.id])[event.id]
+        offer = seat_offers(db_session, [event])[event.id]
         moment = now()
         if event.status == EventStatus.CANCELLED.value:
             closed = _("Diese Veranstaltung wurde abgesagt.")
@@ -121,12 +133,12 @@ def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
                 if event.registration_opens_at and event.registration_opens_at > moment
                 else _("Die Anmeldung ist geschlossen.")
             )
-        elif counts.seats_taken >= event.capacity and not event.waitlist_enabled:
+        elif offer.next == NextRegistration.FULL.value:
             closed = _("Die Veranstaltung ist ausgebucht.")
         else:
             closed = None
         return render_template(
-            "event.html", event=event, occupancy=counts, form=form, closed=closed, phase=phase(event, moment)
+            "event.html", event=event, offer=offer, form=form, closed=closed, phase=policies.phase(event, moment)
         ), status
 
 
@@ -335,7 +347,8 @@ def manage(token: str):
         )
         return render_template(
             "manage.html",
-            phase=phase(registration.event, now()),
+            phase=policies.phase(registration.event, now()),
+            actions=policies.participant_actions(registration, registration.event, now()),
             registration=registration,
             event=registration.event,
             position=waitlist_position(db_session, registration),
@@ -357,8 +370,9 @@ def cancel(token: str):
     form = ConfirmForm()
     with unit_of_work(writes=False) as db_session:
         registration = _load_registration(db_session, token)
-        stage = phase(registration.event, now())
-        if request.method != "POST" or stage != "ahead" or not form.validate_on_submit():
+        stage = policies.phase(registration.event, now())
+        allowed = policies.participant_actions(registration, registration.event, now()).cancel
+        if request.method != "POST" or not allowed or not form.validate_on_submit():
             return render_template(
                 "cancel.html", registration=registration, event=registration.event, form=form, phase=stage
             )
@@ -392,9 +406,10 @@ def send_substitute(token: str):
     form = RegistrationForm()
     with unit_of_work(writes=False) as db_session:
         registration = _load_registration(db_session, token)
-        event, stage = registration.event, phase(registration.event, now())
+        event, stage = registration.event, policies.phase(registration.event, now())
+        allowed = policies.participant_actions(registration, event, now()).transfer
         asked = list(event.questions or [])
-    if request.method == "POST" and stage == "ahead":
+    if request.method == "POST" and allowed:
         status = _transfer(token, form, asked)
         if status is None:
             return redirect(url_for("pages.manage", token=token), code=303)
