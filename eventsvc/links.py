@@ -37,5 +37,14 @@ class Links:
     def console_setup(self, secret: str) -> str:
         return f"{self.base}/admin/password/{secret}"
 
+    def interest_confirm(self, token: str) -> str:
+        return f"{self.base}/interest/{token}"
+
+    def interest_leave(self, token: str) -> str:
+        return f"{self.base}/interest/{token}/leave"
+
+    def series(self, key: str) -> str:
+        return f"{self.base}/series/{key}"
+
     def certificate(self, token: str) -> str:
         return f"{self.base}/api/v1/registrations/{token}/certificate.pdf"

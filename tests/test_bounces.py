@@ -89,7 +89,10 @@ def test_a_dsn_marks_the_address_and_later_emails_are_suppressed_until_lifted(ma
     lifted = client.delete("/api/v1/admin/bounces", query_string={"email": "Gone@example.org"}, headers=ADMIN)
     assert lifted.status_code == 200
     assert client.get("/api/v1/admin/bounces", headers=ADMIN).get_json() == []
-    assert client.delete("/api/v1/admin/bounces", query_string={"email": "x@example.org"}, headers=ADMIN).status_code == 404
+    assert (
+        client.delete("/api/v1/admin/bounces", query_string={"email": "x@example.org"}, headers=ADMIN).status_code
+        == 404
+    )
     assert client.get(f"/api/v1/registrations/{made['token']}").get_json()["email_undeliverable"] is False
 
 

@@ -18,12 +18,30 @@ SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "organizations-sample
 
 ORGS = {
     "organizations": [
-        {"key": "14612000", "name": "Landeshauptstadt Dresden", "kind": "stadt", "region": "Dresden",
-         "member": True, "email_domains": ["dresden.de"]},
-        {"key": "14713000", "name": "Stadt Leipzig", "kind": "stadt", "region": "Leipzig",
-         "member": True, "email_domains": ["leipzig.de"]},
-        {"key": "14730010", "name": "Gemeinde Arzberg", "kind": "gemeinde", "region": "Nordsachsen",
-         "member": False, "email_domains": ["arzberg.example"]},
+        {
+            "key": "14612000",
+            "name": "Landeshauptstadt Dresden",
+            "kind": "stadt",
+            "region": "Dresden",
+            "member": True,
+            "email_domains": ["dresden.de"],
+        },
+        {
+            "key": "14713000",
+            "name": "Stadt Leipzig",
+            "kind": "stadt",
+            "region": "Leipzig",
+            "member": True,
+            "email_domains": ["leipzig.de"],
+        },
+        {
+            "key": "14730010",
+            "name": "Gemeinde Arzberg",
+            "kind": "gemeinde",
+            "region": "Nordsachsen",
+            "member": False,
+            "email_domains": ["arzberg.example"],
+        },
     ]
 }
 
@@ -151,9 +169,7 @@ def test_the_release_lifts_the_limit_within_one_tick(app, client, clock):
     clock.set(release)
     assert tick(app, release)["seats_after_windows"] == 2
     assert [r["status"] for r in registrations(client, event["id"])] == ["confirmed"] * 3
-    refused = client.patch(
-        f"/api/v1/admin/events/{event['id']}", json={"organization_limit": None}, headers=ADMIN
-    )
+    refused = client.patch(f"/api/v1/admin/events/{event['id']}", json={"organization_limit": None}, headers=ADMIN)
     assert refused.status_code == 422 and "contingents_release_at" in refused.get_json()["errors"]
 
 
@@ -169,9 +185,7 @@ def test_a_rush_of_one_town_never_passes_its_limit(app):
     def one(n: int) -> None:
         barrier.wait()
         with app.app_context(), unit_of_work() as session:
-            registration_service.register(
-                session, event["id"], Applicant(name=f"P{n}", email=f"p{n}@dresden.de"), T0
-            )
+            registration_service.register(session, event["id"], Applicant(name=f"P{n}", email=f"p{n}@dresden.de"), T0)
 
     threads = [threading.Thread(target=one, args=(n,)) for n in range(10)]
     for thread in threads:

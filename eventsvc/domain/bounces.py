@@ -152,7 +152,13 @@ def queue_daily_reports(session: Session, now: datetime) -> int:
     """One `bounces` email a day per organizer address, listing the addresses of its events'
     participants that became undeliverable since the last one."""
     rows = session.execute(
-        select(Event.organizer_email, Event.id, Event.title, UndeliverableAddress.email_normalized, UndeliverableAddress.reason)
+        select(
+            Event.organizer_email,
+            Event.id,
+            Event.title,
+            UndeliverableAddress.email_normalized,
+            UndeliverableAddress.reason,
+        )
         .join(Registration, Registration.email_normalized == UndeliverableAddress.email_normalized)
         .join(Event, Event.id == Registration.event_id)
         .where(UndeliverableAddress.reported_at.is_(None), Event.organizer_email.is_not(None))

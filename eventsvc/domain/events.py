@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import contingents, outbox, questions
+from eventsvc.domain import contingents, interest, outbox, questions
 from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, Registration
@@ -72,6 +72,7 @@ def create_event(
     )
     session.add(event)
     session.flush()
+    interest.announce(session, event, now)
     log.info("event %s: created (%s)", event.id, event.status)
     return event
 
@@ -116,6 +117,8 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
         event.windows_applied_at = None  # a window moved: its end hands seats on again
     if any(name in changes for name in SEAT_RULE_FIELDS) and event.status == EventStatus.PUBLISHED.value:
         fill_free_seats(session, event, now)
+    if changes.get("status") == EventStatus.PUBLISHED.value or "series" in changes:
+        interest.announce(session, event, now)
     session.flush()
     if changed:
         log.info(
@@ -204,6 +207,15 @@ def list_events(session: Session, now: datetime, public: bool) -> list[Event]:
     if public:
         query = query.where(listed_publicly(now))
     return list(session.scalars(query))
+
+
+def series_events(session: Session, series: str, now: datetime) -> list[Event]:
+    """A series' events that the public list shows (published, not ended), soonest first."""
+    return list(
+        session.scalars(
+            select(Event).where(listed_publicly(now), Event.series == series).order_by(Event.starts_at, Event.id)
+        )
+    )
 
 
 def feed_events(session: Session, now: datetime) -> list[Event]:

@@ -193,6 +193,8 @@ class Sent:
     failed: int
     skipped: int
     queued: int
+    # Not sent: the address is undeliverable (bounces.py).
+    suppressed: int = 0
 
 
 def log(session: Session, event_id: int) -> list[Sent]:
@@ -212,10 +214,12 @@ def log(session: Session, event_id: int) -> list[Sent]:
         select(OrganizerMessage).where(OrganizerMessage.event_id == event_id).order_by(OrganizerMessage.id.desc())
     ):
         by_status = counts.get(message.id, {})
-        sent, failed, skipped = (
-            by_status.get(status.value, 0) for status in (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED)
+        sent, failed, skipped, suppressed = (
+            by_status.get(status.value, 0)
+            for status in (OutboxStatus.SENT, OutboxStatus.FAILED, OutboxStatus.SKIPPED, OutboxStatus.SUPPRESSED)
         )
-        listed.append(Sent(message, sent, failed, skipped, sum(by_status.values()) - sent - failed - skipped))
+        queued = sum(by_status.values()) - sent - failed - skipped - suppressed
+        listed.append(Sent(message, sent, failed, skipped, queued, suppressed))
     return listed
 
 

@@ -271,16 +271,20 @@ class OrganizerMessage(Model):
 
 
 class Erasure(Model):
-    """One anonymisation of an event's registrations: when, how many, why (`request` or
-    `retention`). Holds no personal data, so that it can be shown to anyone who audits."""
+    """One anonymisation of an event's registrations, or a removal of a series' interest
+    list entries: when, how many, why (`request` or `retention`). Holds no personal data, so
+    that it can be shown to anyone who audits."""
 
     __tablename__ = "erasures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
-    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[Optional[int]] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     registrations: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(String(16))
+    # For entries of an interest list: the series, and how many entries went.
+    series: Mapped[Optional[str]] = mapped_column(String(40))
+    interest_entries: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Organizer(Model):
@@ -402,4 +406,3 @@ class InterestEntry(Model):
     privacy_url: Mapped[Optional[str]] = mapped_column(String(500))
     # When the last interest-confirm email was queued (at most one a day).
     confirm_sent_at: Mapped[Optional[datetime]]
-

@@ -92,7 +92,9 @@ def import_organizations(session: Session, rows: list[dict[str, Any]], now: date
             counts["updated"] += 1
         session.flush()
         session.execute(delete(OrganizationDomain).where(OrganizationDomain.organization_key == row["key"]))
-        session.add_all(OrganizationDomain(domain=domain, organization_key=row["key"]) for domain in row["email_domains"])
+        session.add_all(
+            OrganizationDomain(domain=domain, organization_key=row["key"]) for domain in row["email_domains"]
+        )
     session.flush()
     return counts
 

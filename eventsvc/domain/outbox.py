@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import ColumnElement, String, and_, bindparam, cast, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, String, and_, bindparam, cast, delete, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.db import OUTBOX_WRITTEN, insert_ignoring_duplicates
-from eventsvc.domain.models import OutboxMessage, OutboxStatus, Registration
+from eventsvc.domain.models import OutboxMessage, OutboxStatus, Registration, UndeliverableAddress
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def enqueue(
 
 def new_row(
     kind: str,
-    event_id: int,
+    event_id: Optional[int],
     registration_id: Optional[int],
     recipient: str,
     sequence: Optional[int],
@@ -233,6 +233,7 @@ class Claimed:
     attempts: int
     created_at: datetime
     message_key: str
+    interest_entry_id: Optional[int] = None
 
     @classmethod
     def of(cls, row: Any) -> Claimed:
@@ -247,6 +248,7 @@ class Claimed:
             row.attempts,
             row.created_at,
             row.message_key,
+            row.interest_entry_id,
         )
 
 
@@ -296,6 +298,7 @@ def claim_due(session: Session, now: datetime, limit: int, lease: timedelta, sen
             _OUTBOX.created_at,
             _OUTBOX.message_key,
             _OUTBOX.next_attempt_at,
+            _OUTBOX.interest_entry_id,
         )
     )
     rows = sorted(session.connection().execute(statement).all(), key=lambda row: (row.next_attempt_at, row.id))
@@ -439,13 +442,22 @@ def listed(
     return list(session.scalars(statement))
 
 
+RETRYABLE = (OutboxStatus.FAILED.value, OutboxStatus.SKIPPED.value, OutboxStatus.SUPPRESSED.value)
+
+
 def requeue(session: Session, message_id: int, now: datetime) -> Optional[OutboxMessage]:
-    """An organizer's retry of a failed email: it goes out on the next tick."""
+    """An organizer's retry of a failed or suppressed email: it goes out on the next tick.
+    Retrying says the address is worth trying again, so an undeliverable mark on it is lifted."""
     message = session.get(OutboxMessage, message_id)
     if message is None:
         return None
-    if message.status in (OutboxStatus.FAILED.value, OutboxStatus.SKIPPED.value):
+    if message.status in RETRYABLE:
         message.status = QUEUED
         message.next_attempt_at = now
         message.attempts = 0
+        session.execute(
+            delete(UndeliverableAddress).where(
+                UndeliverableAddress.email_normalized == message.recipient.strip().lower()
+            )
+        )
     return message

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import history, seats
+from eventsvc.domain import history, interest, seats
 from eventsvc.domain.history import Actor
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Document, DocumentDelivery, Erasure, Event, OutboxMessage, Registration
@@ -82,6 +82,18 @@ def person_data(session: Session, email: str) -> dict[str, Any]:
             }
             for row in downloads
         ],
+        "interest": [
+            {
+                "series": entry.series,
+                "name": entry.name,
+                "language": entry.language,
+                "created_at": entry.created_at,
+                "confirmed_at": entry.confirmed_at,
+                "consented_at": entry.consented_at,
+                "privacy_url": entry.privacy_url,
+            }
+            for entry in interest.entries_of(session, email)
+        ],
     }
 
 
@@ -141,6 +153,7 @@ def erase_person(session: Session, email: str, now: datetime, by: Actor) -> Eras
         erased.sent_message_keys += anonymise(session, event, ids, now, REQUEST)
         if freed:
             seats.fill_free_seats(session, event, now, freed=True)
+    interest.erase(session, email, now)
     return erased
 
 

@@ -313,6 +313,7 @@ class MessageLogSchema(ma.Schema):
     failed = fields.Integer()
     skipped = fields.Integer(metadata={"description": "people who cancelled before their email went out"})
     queued = fields.Integer(metadata={"description": "not sent yet"})
+    suppressed = fields.Integer(metadata={"description": "not sent: the address is undeliverable"})
 
 
 class RegistrationCorrectionSchema(ma.Schema):
@@ -510,6 +511,7 @@ class PersonDataSchema(ma.Schema):
     registrations = fields.List(fields.Dict())
     emails = fields.List(fields.Dict())
     downloads = fields.List(fields.Dict())
+    interest = fields.List(fields.Dict(), metadata={"description": "the address's entries on series' interest lists"})
 
 
 class ErasureReportSchema(ma.Schema):
@@ -519,9 +521,11 @@ class ErasureReportSchema(ma.Schema):
 
 class ErasureSchema(ma.Schema):
     at = fields.DateTime(format="iso")
-    event_id = fields.Integer()
+    event_id = fields.Integer(allow_none=True, metadata={"description": "null for entries of an interest list"})
     registrations = fields.Integer()
     reason = fields.String()
+    series = fields.String(allow_none=True)
+    interest_entries = fields.Integer()
 
 
 class AdminTokenSchema(ma.Schema):
@@ -579,3 +583,34 @@ class UndeliverableSchema(ma.Schema):
 class LiftedSchema(ma.Schema):
     email = fields.String()
     lifted = fields.Boolean()
+
+
+class InterestInSchema(ma.Schema):
+    name = Text(200, required=True)
+    email = Email(required=True)
+    consent = fields.Boolean(required=True, validate=validate.Equal(True, error="Consent is required."))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+
+
+class AcceptedSchema(ma.Schema):
+    status = fields.String(metadata={"description": "always `accepted`: the same for known and unknown addresses"})
+
+
+class InterestConfirmedSchema(ma.Schema):
+    series = fields.String()
+    confirmed_at = fields.DateTime(format="iso")
+
+
+class InterestEntrySchema(ma.Schema):
+    email = fields.String()
+    name = fields.String()
+    language = fields.String()
+    confirmed_at = fields.DateTime(format="iso")
+
+
+class InterestListSchema(ma.Schema):
+    confirmed = fields.Integer()
+    entries = fields.List(fields.Nested(InterestEntrySchema))
+
+
+SERIES_KEY = r"^[a-z][a-z0-9_]{0,39}$"

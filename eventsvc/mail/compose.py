@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 from eventsvc.domain import certificates, invites, messages, outbox, policies
 from eventsvc.domain.documents import delivered_documents
-from eventsvc.domain.models import Event, OrganizerMessage, Registration
+from eventsvc.domain.models import Event, InterestEntry, OrganizerMessage, Registration
 from eventsvc.domain.outbox import Claimed
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, EventStatus
 from eventsvc.domain.vocabulary import language_or_default
@@ -107,6 +107,8 @@ def _html_paragraphs(text: str) -> Markup:
 
 
 def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime) -> Message:
+    if message.interest_entry_id is not None:
+        return _compose_for_interest(session, message, settings, env, now)
     if message.registration_id is None:
         return _compose_for_organizer(session, message, settings, env, now)
     registration = session.get(Registration, message.registration_id)
@@ -208,6 +210,40 @@ def _compose_for_organizer(
     )
 
 
+def _compose_for_interest(
+    session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime
+) -> Message:
+    """An email to an address of a series' interest list: the link that confirms it, or the
+    news of an event of the series, with a one-click way off the list (RFC 8058)."""
+    entry = session.get(InterestEntry, message.interest_entry_id)
+    if entry is None:
+        raise Skip("the address has left the interest list")
+    event = session.get(Event, message.event_id) if message.event_id is not None else None
+    if message.kind == outbox.SERIES_EVENT and (event is None or event.status != EventStatus.PUBLISHED.value):
+        raise Skip("the event is no longer published")
+    language = language_or_default(entry.language)
+    links = settings.links
+    context = {
+        "name": entry.name,
+        "series": entry.series,
+        "confirm_url": links.interest_confirm(entry.token),
+        "leave_url": links.interest_leave(entry.token),
+        "series_url": links.series(entry.series),
+        "event": event,
+        "when": event_when(event.starts_at, event.ends_at, event.timezone, language) if event else "",
+        "zone_note": zone_note(event.starts_at, event.timezone, language) if event else "",
+        "event_url": links.event(event.id) if event else "",
+        "organizer_name": event.organizer_name if event else None,
+        "organizer_email": event.organizer_email if event else None,
+    }
+    subject, body = _render(env, f"{language}/{message.kind}", context)
+    email = _with_headers(body, subject, (entry.name, message.recipient), event, message, settings, language, now)
+    if message.kind == outbox.SERIES_EVENT:
+        email["List-Unsubscribe"] = f"<{context['leave_url']}>"
+        email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    return email
+
+
 def _render(env: Environment, template: str, context: dict) -> tuple[str, MIMEMultipart]:
     """The subject line, and the text and HTML alternatives."""
     subject, text, html = _render_parts(env, template, context)
@@ -226,7 +262,7 @@ def _with_headers(
     email: Message,
     subject: str,
     to: tuple[str, str],
-    event: Event,
+    event: Optional[Event],
     message: Claimed,
     settings: MailSettings,
     language: str,
@@ -235,7 +271,7 @@ def _with_headers(
     email["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
     email["From"] = _sender(settings.sender, event)
     email["To"] = address_header(_one_line(to[0]), to[1], "To")  # type: ignore[assignment]
-    if event.organizer_email:
+    if event is not None and event.organizer_email:
         email["Reply-To"] = address_header(_one_line(event.organizer_name or ""), event.organizer_email, "Reply-To")  # type: ignore[assignment]
     email["Date"] = format_datetime(now)
     email["Message-ID"] = message_id(message.message_key, settings.sender)
@@ -358,9 +394,10 @@ def _previous(previous: Optional[dict], event: Event, language: str) -> dict:
     }
 
 
-def _sender(configured: str, event: Event):
+def _sender(configured: str, event: Optional[Event]):
     name, address = _parsed(configured)
-    return address_header(_one_line(event.organizer_name or name), address, "From") if address else configured
+    shown = (event.organizer_name if event is not None else None) or name
+    return address_header(_one_line(shown), address, "From") if address else configured
 
 
 @lru_cache(maxsize=16)

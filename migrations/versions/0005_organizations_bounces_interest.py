@@ -92,11 +92,20 @@ def upgrade():
                               unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_outbox_messages_interest_entry_id_interest_entries'),
                                     'interest_entries', ['interest_entry_id'], ['id'], ondelete='CASCADE')
+    with op.batch_alter_table('erasures', schema=None) as batch_op:
+        batch_op.alter_column('event_id', existing_type=sa.Integer(), nullable=True)
+        batch_op.add_column(sa.Column('series', sa.String(length=40), nullable=True))
+        batch_op.add_column(sa.Column('interest_entries', sa.Integer(), nullable=False, server_default='0'))
+    with op.batch_alter_table('erasures', schema=None) as batch_op:
+        batch_op.alter_column('interest_entries', server_default=None)
     # Everyone waiting so far waits because the event was full.
     op.execute("UPDATE registrations SET waitlist_reason = 'full' WHERE status = 'waitlisted'")
 
 
 def downgrade():
+    with op.batch_alter_table('erasures', schema=None) as batch_op:
+        batch_op.drop_column('interest_entries')
+        batch_op.drop_column('series')
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_outbox_messages_interest_entry_id_interest_entries'),
                                  type_='foreignkey')

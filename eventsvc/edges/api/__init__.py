@@ -21,6 +21,7 @@ from eventsvc.edges.api import (  # noqa: F401
     outbox,
     people,
     registrations,
+    series,
 )
 from eventsvc.edges.api.docs import docs
 from eventsvc.edges.api.openapi import ErrorResponses
@@ -54,7 +55,7 @@ def register(app: Flask) -> ProblemApi:
     api.init_app(app)
     app.register_blueprint(documents.downloads)
     app.register_blueprint(docs)
-    for blueprint in (events.public, registrations.public, organizations.lookup, events.admin):
+    for blueprint in (events.public, registrations.public, organizations.lookup, series.public, events.admin):
         api.register_blueprint(blueprint)
         csrf.exempt(blueprint)  # token- or bearer-authenticated JSON, not cookie sessions
     app.before_request(_require_json_body)

@@ -88,6 +88,7 @@ def message_log(event_id: int):
                 "sent": entry.sent,
                 "failed": entry.failed,
                 "skipped": entry.skipped,
+                "suppressed": entry.suppressed,
                 "queued": entry.queued,
             }
             for entry in messages.log(session, event_id)

@@ -86,6 +86,8 @@ def erasures():
                 "event_id": erasure.event_id,
                 "registrations": erasure.registrations,
                 "reason": erasure.reason,
+                "series": erasure.series,
+                "interest_entries": erasure.interest_entries,
             }
             for erasure in privacy.erasures(session)
         ]

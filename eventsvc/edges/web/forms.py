@@ -28,3 +28,11 @@ class RegistrationForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """An empty form: the CSRF token of a confirmation step."""
+
+
+class InterestForm(FlaskForm):
+    """Joining a series' interest list."""
+
+    name = StringField()
+    email = EmailField()
+    consent = BooleanField()
