@@ -195,3 +195,14 @@ def test_a_rush_of_one_town_never_passes_its_limit(app):
     rows = registrations(client, event["id"])
     assert len(rows) == 10
     assert sum(row["status"] == "confirmed" for row in rows) == 3
+
+
+def test_the_form_suggests_organizations_and_a_chosen_name_is_that_organization(client):
+    import_orgs(client)
+    event = create_event(client, capacity=5)
+    page = client.get(f"/events/{event['id']}").data.decode()
+    assert 'list="organization-names"' in page and '<option value="Stadt Leipzig">' in page
+    form = {"name": "Lea", "email": "lea@gmail.example", "organization": "stadt leipzig", "consent": "y"}
+    assert client.post(f"/events/{event['id']}", data=form).status_code == 303
+    [row] = registrations(client, event["id"])
+    assert row["organization_key"] == "14713000"

@@ -103,6 +103,8 @@ class Event(Model):
     # The series the event belongs to (its key), and when its interest list was told of it.
     series: Mapped[Optional[str]] = mapped_column(String(40), index=True)
     series_announced_at: Mapped[Optional[datetime]]
+    # The report's counts (report.py), kept when the personal data is removed.
+    report_snapshot: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
 
     registrations: Mapped[list[Registration]] = relationship(back_populates="event", lazy="raise")
 

@@ -241,3 +241,20 @@ def names_of(session: Session, keys: set[str]) -> dict[str, Organization]:
     if not keys:
         return {}
     return {o.key: o for o in session.scalars(select(Organization).where(Organization.key.in_(keys)))}
+
+
+def names_for_form(session: Session) -> list[str]:
+    """Every organization's name, for the form's suggestions (names only, no addresses)."""
+    return list(session.scalars(select(Organization.name).order_by(Organization.name)))
+
+
+def key_named(session: Session, text: Optional[str]) -> Optional[str]:
+    """The key of the one organization called exactly `text` (case aside), else None."""
+    if not text or not text.strip():
+        return None
+    keys = list(
+        session.scalars(
+            select(Organization.key).where(func.lower(Organization.name) == " ".join(text.split()).lower()).limit(2)
+        )
+    )
+    return keys[0] if len(keys) == 1 else None

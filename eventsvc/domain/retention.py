@@ -24,7 +24,7 @@ from typing import Optional
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import outbox, privacy
+from eventsvc.domain import outbox, privacy, report
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, Registration
 
@@ -140,6 +140,9 @@ def anonymise_batch(session: Session, event_id: int, now: datetime, batch: int =
         )
     )
     done = Batch(registrations=len(ids))
+    if event.report_snapshot is None:
+        # The counts outlive the people they count.
+        event.report_snapshot = report.counts(session, event)
     if ids:
         privacy.drop_queued(session, ids)
         done.sent_message_keys = privacy.anonymise(session, event, ids, now, privacy.RETENTION)

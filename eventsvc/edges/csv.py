@@ -17,6 +17,7 @@ REGISTRATION_COLUMNS = [
     "name",
     "email",
     "organization",
+    "organization_key",
     "role",
     "status",
     "waitlist_position",

@@ -454,7 +454,7 @@ class OutboxQuerySchema(ma.Schema):
 class OutboxMessageSchema(ma.Schema):
     id = fields.Integer()
     kind = fields.String()
-    event_id = fields.Integer()
+    event_id = fields.Integer(allow_none=True)
     registration_id = fields.Integer(allow_none=True)
     recipient = fields.String()
     status = fields.String()
@@ -614,3 +614,67 @@ class InterestListSchema(ma.Schema):
 
 
 SERIES_KEY = r"^[a-z][a-z0-9_]{0,39}$"
+
+
+class ReportQuerySchema(ma.Schema):
+    format = fields.String(validate=validate.OneOf(["json", "csv"]), load_default="json")
+
+
+class RoleCountSchema(ma.Schema):
+    role = fields.String(allow_none=True)
+    registered = fields.Integer()
+    attended = fields.Integer()
+
+
+class KindCountSchema(ma.Schema):
+    kind = fields.String(allow_none=True)
+    registered = fields.Integer()
+    attended = fields.Integer()
+
+
+class RegionCountSchema(ma.Schema):
+    region = fields.String(allow_none=True)
+    registered = fields.Integer()
+    attended = fields.Integer()
+
+
+class SessionCountSchema(ma.Schema):
+    key = fields.String()
+    confirmed = fields.Integer()
+    attended = fields.Integer()
+
+
+class SummarySchema(ma.Schema):
+    de = fields.String()
+    en = fields.String()
+
+
+class EventReportSchema(ma.Schema):
+    registered = fields.Integer(metadata={"description": "every registration ever made, cancelled ones included"})
+    confirmed = fields.Integer()
+    attended = fields.Integer()
+    no_shows = fields.Integer(metadata={"description": "confirmed, not checked in"})
+    cancelled = fields.Integer()
+    waitlisted_ever = fields.Integer()
+    organizations_attended = fields.Integer()
+    by_role = fields.List(fields.Nested(RoleCountSchema))
+    by_kind = fields.List(fields.Nested(KindCountSchema))
+    by_region = fields.List(fields.Nested(RegionCountSchema))
+    sessions = fields.List(fields.Nested(SessionCountSchema))
+    summary = fields.Nested(SummarySchema)
+
+
+class SeriesEventSchema(ma.Schema):
+    id = fields.Integer()
+    title = fields.String()
+    starts_at = fields.DateTime(format="iso")
+    registered = fields.Integer()
+    confirmed = fields.Integer()
+    attended = fields.Integer()
+    waitlisted_ever = fields.Integer()
+    organizations_attended = fields.Integer()
+
+
+class SeriesReportSchema(ma.Schema):
+    series = fields.String()
+    events = fields.List(fields.Nested(SeriesEventSchema))

@@ -137,10 +137,6 @@ def _send_batch(
                     if not pending:
                         break
                 message = pending.pop(0)
-                if bounces.normalized(message.recipient) in unreachable:
-                    _record(session, outbox.mark_suppressed, message, sender.id, "the address is undeliverable")
-                    counts["suppressed"] += 1
-                    continue
                 try:
                     # The reads end before the SMTP exchange: on SQLite an open transaction
                     # would keep every registration waiting while the mail server talks.
@@ -159,6 +155,10 @@ def _send_batch(
                     log.exception("cannot compose outbox message %s", message.id)
                     _record(session, outbox.mark_failed, message, sender.id, f"cannot compose: {error}")
                     counts["failed"] += 1
+                    continue
+                if bounces.normalized(message.recipient) in unreachable:
+                    _record(session, outbox.mark_suppressed, message, sender.id, "the address is undeliverable")
+                    counts["suppressed"] += 1
                     continue
                 try:
                     connection.send(email, bounces.verp_address(returns_to, message.message_key), recipient)

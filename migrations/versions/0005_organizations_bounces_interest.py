@@ -80,6 +80,7 @@ def upgrade():
         batch_op.add_column(sa.Column('roles', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('series', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('series_announced_at', TIME, nullable=True))
+        batch_op.add_column(sa.Column('report_snapshot', sa.JSON(), nullable=True))
         batch_op.create_index(batch_op.f('ix_events_series'), ['series'], unique=False)
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organization_key', sa.String(length=40), nullable=True))
@@ -117,7 +118,7 @@ def downgrade():
         batch_op.drop_column('organization_key')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_series'))
-        for column in ('series_announced_at', 'series', 'roles', 'windows_applied_at', 'contingents_release_at',
+        for column in ('report_snapshot', 'series_announced_at', 'series', 'roles', 'windows_applied_at', 'contingents_release_at',
                        'members_first_until', 'organization_limit'):
             batch_op.drop_column(column)
     op.drop_table('interest_entries')

@@ -21,6 +21,7 @@ from eventsvc.edges.api import (  # noqa: F401
     outbox,
     people,
     registrations,
+    reports,
     series,
 )
 from eventsvc.edges.api.docs import docs

@@ -13,7 +13,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from eventsvc.db import unit_of_work
-from eventsvc.domain import certificates, policies, questions, waitlist
+from eventsvc.domain import certificates, organizations, policies, questions, waitlist
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
@@ -138,7 +138,13 @@ def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
         else:
             closed = None
         return render_template(
-            "event.html", event=event, offer=offer, form=form, closed=closed, phase=policies.phase(event, moment)
+            "event.html",
+            event=event,
+            offer=offer,
+            form=form,
+            closed=closed,
+            phase=policies.phase(event, moment),
+            organization_names=[] if closed else organizations.names_for_form(db_session),
         ), status
 
 
@@ -182,6 +188,10 @@ def register(event_id: int):
         for c in form.colleagues
         if c["name"] or c["email"]
     ]
+    with unit_of_work(writes=False) as db_session:
+        for person in people:
+            # A name chosen from the form's suggestions is that organization.
+            person["organization_key"] = organizations.key_named(db_session, person["organization"])
     try:
         loaded = [RegistrationInSchema().load(person) for person in people]
     except ma.ValidationError:

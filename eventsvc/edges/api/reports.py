@@ -1,0 +1,94 @@
+"""The report of an event and of a series, for the press release and the statistics."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from eventsvc.db import unit_of_work
+from eventsvc.domain import events as event_service
+from eventsvc.domain import report
+from eventsvc.edges.api.auth import SECURITY
+from eventsvc.edges.api.events import admin
+from eventsvc.edges.api.presenters import local
+from eventsvc.edges.api.series import series_key
+from eventsvc.edges.csv import csv_response
+from eventsvc.edges.schemas import EventReportSchema, ReportQuerySchema, SeriesReportSchema
+
+REPORT_CSV_COLUMNS = ["table", "group", "registered", "confirmed", "attended"]
+
+
+@admin.route("/events/<id:event_id>/report", methods=["GET"])
+@admin.arguments(ReportQuerySchema, location="query", unknown=ma.RAISE)
+@admin.response(200, EventReportSchema)
+@admin.doc(
+    security=SECURITY,
+    responses={
+        "200": {
+            "description": "The report; with `?format=csv`, its tables as one spreadsheet",
+            "content": {
+                "application/json": {"schema": EventReportSchema},
+                "text/csv": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+def event_report(query: dict, event_id: int):
+    """Registered, confirmed, attended, no-shows, cancelled, everyone ever waitlisted,
+    organizations attending; by role, kind of organization and region; per session; and the
+    press release's sentence in German and English."""
+    with unit_of_work(writes=False) as session:
+        figures = report.counts(session, event_service.get_event(session, event_id, public=False))
+    if query["format"] == "csv":
+        return csv_response(report_rows(figures), f"report-{event_id}.csv", REPORT_CSV_COLUMNS)
+    return figures
+
+
+def report_rows(figures: dict) -> list[dict]:
+    """The report's tables as rows of one spreadsheet: the totals first, then each grouping."""
+    rows = [
+        {"table": "total", "group": name, "registered": figures[name], "confirmed": None, "attended": None}
+        for name in ("registered", "confirmed", "attended", "no_shows", "cancelled", "waitlisted_ever")
+    ]
+    rows.append(
+        {
+            "table": "total",
+            "group": "organizations_attended",
+            "registered": figures["organizations_attended"],
+            "confirmed": None,
+            "attended": None,
+        }
+    )
+    for table, name in (("role", "by_role"), ("kind", "by_kind"), ("region", "by_region")):
+        rows += [
+            {
+                "table": table,
+                "group": entry[table],
+                "registered": entry["registered"],
+                "confirmed": None,
+                "attended": entry["attended"],
+            }
+            for entry in figures[name]
+        ]
+    rows += [
+        {
+            "table": "session",
+            "group": entry["key"],
+            "registered": None,
+            "confirmed": entry["confirmed"],
+            "attended": entry["attended"],
+        }
+        for entry in figures["sessions"]
+    ]
+    return rows
+
+
+@admin.route("/series/<key>/report", methods=["GET"])
+@admin.response(200, SeriesReportSchema)
+@admin.doc(security=SECURITY)
+def series_report(key: str):
+    """The series' events side by side, oldest first."""
+    with unit_of_work(writes=False) as session:
+        found = report.series_report(session, series_key(key))
+    for entry in found["events"]:
+        entry["starts_at"] = local(entry["starts_at"], entry.pop("timezone"))
+    return found
