@@ -11,6 +11,7 @@ end of retention, when the registration keeps its id and attendance but loses it
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
@@ -19,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.errors import NotFound
-from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.models import Event, Registration, RegistrationSession
 from eventsvc.domain.statuses import CONFIRMED
 from eventsvc.domain.vocabulary import language_or_default
 from eventsvc.formatting import date_text, event_when
@@ -54,10 +55,15 @@ class Certificate:
     signer: str
     issuer: str
     issued_on: str
+    # The titles of the sessions the person was checked in to, in the event's order.
+    sessions: tuple[str, ...] = ()
 
 
-def certificate_of(event: Event, registration: Registration, issuer: Optional[str], now: datetime) -> Certificate:
-    """What the person's certificate shows, in their language; NotFound unless one is issued."""
+def certificate_of(
+    event: Event, registration: Registration, issuer: Optional[str], now: datetime, attended: Sequence[str] = ()
+) -> Certificate:
+    """What the person's certificate shows, in their language; NotFound unless one is
+    issued. `attended`: the keys of the sessions the person was checked in to."""
     if not is_issued(event, registration, now):
         raise NotFound("No certificate for this registration.")
     settings = event.certificate or {}
@@ -75,6 +81,7 @@ def certificate_of(event: Event, registration: Registration, issuer: Optional[st
         signer=settings["signer"],
         issuer=issuer or event.organizer_name or "",
         issued_on=date_text(event.ends_at, event.timezone, language),
+        sessions=tuple(item["title"] for item in event.sessions or [] if item["key"] in set(attended)),
     )
 
 
@@ -90,7 +97,28 @@ def certificates_of_event(session: Session, event: Event, issuer: Optional[str],
         )
         .order_by(Registration.id)
     )
-    return [certificate_of(event, registration, issuer, now) for registration in attended if event.certificate]
+    sessions_attended: dict[int, list[str]] = {}
+    for registration_id, key in session.execute(
+        select(RegistrationSession.registration_id, RegistrationSession.session_key).where(
+            RegistrationSession.event_id == event.id, RegistrationSession.attended.is_(True)
+        )
+    ):
+        sessions_attended.setdefault(registration_id, []).append(key)
+    return [
+        certificate_of(event, registration, issuer, now, sessions_attended.get(registration.id, []))
+        for registration in attended
+        if event.certificate
+    ]
+
+
+def sessions_attended(session: Session, registration_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(RegistrationSession.session_key).where(
+                RegistrationSession.registration_id == registration_id, RegistrationSession.attended.is_(True)
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -99,21 +127,31 @@ class SheetRow:
     organization: str
 
 
-def sheet_rows(session: Session, event_id: int) -> list[SheetRow]:
-    """The confirmed people of an event, by surname: what a sign-in sheet lists (no addresses)."""
+def sheet_rows(session: Session, event_id: int, session_key: Optional[str] = None) -> list[SheetRow]:
+    """The confirmed people of an event (or of one of its sessions), by surname: what a
+    sign-in sheet lists (no addresses). An organization's key stands beside its name."""
     if session.get(Event, event_id) is None:
         raise NotFound("No such event.")
-    people = session.execute(
-        select(Registration.name, Registration.organization).where(
-            Registration.event_id == event_id,
-            Registration.status == CONFIRMED,
-            Registration.anonymised_at.is_(None),
+    query = select(Registration.name, Registration.organization, Registration.organization_key).where(
+        Registration.event_id == event_id,
+        Registration.status == CONFIRMED,
+        Registration.anonymised_at.is_(None),
+    )
+    if session_key is not None:
+        query = query.join(RegistrationSession, RegistrationSession.registration_id == Registration.id).where(
+            RegistrationSession.session_key == session_key, RegistrationSession.status == CONFIRMED
         )
-    ).all()
+    people = session.execute(query).all()
     return sorted(
-        (SheetRow(name, organization or "") for name, organization in people),
+        (SheetRow(name, _organization_line(organization, key)) for name, organization, key in people),
         key=lambda row: (surname_key(row.name), _plain(row.name)),
     )
+
+
+def _organization_line(organization: Optional[str], key: Optional[str]) -> str:
+    if key and organization:
+        return f"{organization} ({key})"
+    return organization or key or ""
 
 
 def surname_key(name: str) -> str:

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import contingents, interest, outbox, questions
+from eventsvc.domain import contingents, interest, outbox, questions, sessions
 from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
-from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.models import Event, Registration, RegistrationSession
 from eventsvc.domain.rules import feed_cutoff, in_public_feed, is_public, listed_publicly
 from eventsvc.domain.seats import fill_free_seats
 from eventsvc.domain.statuses import CONFIRMED, WAITLISTED, EventStatus
@@ -62,6 +62,7 @@ def create_event(
     _check_rules(values)
     values["reminder_offsets"] = sorted(set(values["reminder_offsets"]), reverse=True)
     values["questions"] = questions.normalised(values.get("questions") or [])
+    values["sessions"] = sessions.normalised(values.get("sessions") or [], values["starts_at"], values["ends_at"])
     event = Event(
         slug=f"{slugify(values['title'])}-{secrets.token_hex(3)}",
         uid=f"{uuid.uuid4()}@eventsvc",
@@ -87,6 +88,12 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
     _check_rules(merged)
     if "reminder_offsets" in changes:
         changes = changes | {"reminder_offsets": sorted(set(changes["reminder_offsets"]), reverse=True)}
+    if "sessions" in changes or ("sessions" not in changes and event.sessions and moved_times(event, changes)):
+        new_sessions = sessions.normalised(
+            changes.get("sessions", event.sessions) or [], merged["starts_at"], merged["ends_at"]
+        )
+        _check_sessions_kept(session, event, new_sessions)
+        changes = changes | {"sessions": new_sessions}
     if "questions" in changes:
         new_questions = questions.normalised(changes["questions"] or [])
         questions.check_change(event.questions or [], new_questions, _answered_keys(session, event.id))
@@ -178,6 +185,7 @@ COPIED_FIELDS = (
     "contingents_release_at",
     "roles",
     "series",
+    "sessions",
 )
 
 
@@ -240,7 +248,24 @@ _RULE_FIELDS = (
     "contingents_release_at",
 )
 # Changing these may let people waiting take free seats at once.
-SEAT_RULE_FIELDS = ("capacity", "organization_limit", "members_first_until", "contingents_release_at")
+SEAT_RULE_FIELDS = ("capacity", "organization_limit", "members_first_until", "contingents_release_at", "sessions")
+
+
+def moved_times(event: Event, changes: dict[str, Any]) -> bool:
+    return any(name in changes and changes[name] != getattr(event, name) for name in ("starts_at", "ends_at"))
+
+
+def _check_sessions_kept(session: Session, event: Event, new_sessions: list[dict[str, Any]]) -> None:
+    """A session that people chose cannot be removed (they would lose their seat unasked)."""
+    kept = {item["key"] for item in new_sessions}
+    chosen = set(
+        session.scalars(
+            select(RegistrationSession.session_key).where(RegistrationSession.event_id == event.id).distinct()
+        )
+    )
+    gone = sorted(chosen - kept)
+    if gone:
+        raise ValidationFailed({"sessions": [f"People chose {', '.join(gone)}; it cannot be removed."]})
 
 
 def _check_rules(values: dict[str, Any]) -> None:

@@ -37,6 +37,8 @@ class InviteContext:
     event_url: str
     manage_url: str
     stamp: datetime  # DTSTAMP: when this message was made (the outbox row), stable on retries
+    # The person's sessions, one line each ("title: when, place"), named in the description.
+    sessions: tuple[str, ...] = ()
 
 
 def invite(event: Event, registration: Registration, method: str, sequence: int, context: InviteContext) -> bytes:
@@ -49,7 +51,7 @@ def invite(event: Event, registration: Registration, method: str, sequence: int,
     head, tail = _shared_part(EventFacts.of(event), method, sequence, context.organizer_email, context.event_url)
     personal = VEvent()
     personal.add("dtstamp", context.stamp)
-    description = _description(event, context.manage_url)
+    description = _description(event, context.manage_url, context.sessions)
     if description:
         personal.add("description", description)
     personal.add("attendee", _attendee(registration, method))
@@ -176,8 +178,10 @@ def _organizer(event: Event | EventFacts, fallback_email: str) -> vCalAddress:
     return organizer
 
 
-def _description(event: Event, manage_url: Optional[str]) -> str:
+def _description(event: Event, manage_url: Optional[str], sessions: tuple[str, ...] = ()) -> str:
     parts = [event.description or ""]
+    if sessions:
+        parts.append("\n".join(sessions))
     if manage_url:
         parts.append(f"Ihre Anmeldung verwalten / manage your registration: {manage_url}")
     return "\n\n".join(part for part in parts if part)

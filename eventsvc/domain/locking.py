@@ -45,6 +45,7 @@ _LOCK_SEAT_RULES = (
         _EVENTS.organization_limit,
         _EVENTS.members_first_until,
         _EVENTS.contingents_release_at,
+        _EVENTS.sessions,
     )
     .where(_EVENTS.id == bindparam("event_id"))
     .with_for_update()

@@ -29,6 +29,7 @@ __all__ = [
     "OutboxStatus",
     "Registration",
     "RegistrationChange",
+    "RegistrationSession",
     "RegistrationStatus",
     "UndeliverableAddress",
 ]
@@ -103,6 +104,9 @@ class Event(Model):
     # The series the event belongs to (its key), and when its interest list was told of it.
     series: Mapped[Optional[str]] = mapped_column(String(40), index=True)
     series_announced_at: Mapped[Optional[datetime]]
+    # Working groups and forums with their own seats (sessions.py): key, title, times (ISO
+    # 8601, UTC), capacity, location.
+    sessions: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
     # The report's counts (report.py), kept when the personal data is removed.
     report_snapshot: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
 
@@ -193,6 +197,25 @@ class Registration(Model):
     email_undeliverable: Mapped[bool] = column_property(
         exists().where(UndeliverableAddress.email_normalized == email_normalized)
     )
+
+
+class RegistrationSession(Model):
+    """A person's choice of one session of the event: `confirmed` (a seat in it) or
+    `waitlisted` (sessions.py), and whether they came."""
+
+    __tablename__ = "registration_sessions"
+    __table_args__ = (
+        UniqueConstraint("registration_id", "session_key", name="uq_registration_sessions_choice"),
+        Index("ix_registration_sessions_queue", "event_id", "session_key", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    session_key: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    attended: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RegistrationChange(Model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Optional
 
@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import bounces, contingents, history, organizations, outbox, policies, questions, seats
+from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.errors import (
     AlreadyRegistered,
     EventFull,
@@ -67,6 +68,8 @@ class Applicant:
     privacy_url: Optional[str] = None
     # The member organization chosen in the form (else matched by the address's domain).
     organization_key: Optional[str] = None
+    # The keys of the event's sessions the person chose (sessions.py).
+    sessions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class Registered:
     waitlist_reason: Optional[str] = None
     organization_key: Optional[str] = None
     organization: Optional[str] = None
+    sessions: tuple[dict, ...] = ()
     consented_at: Optional[datetime] = None
     privacy_url: Optional[str] = None
 
@@ -116,6 +120,7 @@ def register(
         rules.questions or [], applicant.answers, applicant.sensitive_consent
     )
     check_role(rules.roles, applicant.role)
+    chosen = event_sessions.checked_choice(rules.sessions or [], applicant.sessions)
     standing = _standing(session, event_id, normalize_email(applicant.email), now)
     if standing.live_id is not None:
         existing = get_by_id(session, standing.live_id)
@@ -136,7 +141,7 @@ def register(
         raise EventFull("The event is fully booked.")
     # Everyone waitlisted so far registered earlier, so the newcomer is last in line.
     position = None if reason is None else standing.waiting + 1
-    return _insert(
+    made = _insert(
         session,
         event_id,
         applicant,
@@ -148,6 +153,10 @@ def register(
         by,
         now,
     )
+    if not chosen:
+        return made
+    event_sessions.choose(session, rules, made.id, chosen, made.status == CONFIRMED, now)
+    return replace(made, sessions=tuple(event_sessions.choices_of(session, made.id)))
 
 
 def _reason_to_wait(session: Session, rules, standing, membership, now: datetime) -> Optional[WaitlistReason]:
@@ -287,10 +296,8 @@ def transfer(
     standing = _standing(session, event.id, normalize_email(substitute.email), now)
     if standing.live_id is not None:
         raise AlreadyRegistered("The substitute's address is already registered for the event.")
-    seats.set_cancelled(session, registration, CancelReason.TRANSFERRED.value, by, now)
     seats.withdraw_invite(session, event, registration, outbox.CANCELLED, now)
-    session.flush()
-    return _insert(
+    made = _insert(
         session,
         event.id,
         substitute,
@@ -302,6 +309,10 @@ def transfer(
         by,
         now,
     )
+    event_sessions.pass_on(session, registration.id, made.id)
+    seats.set_cancelled(session, registration, CancelReason.TRANSFERRED.value, by, now)
+    session.flush()
+    return replace(made, sessions=tuple(event_sessions.choices_of(session, made.id)))
 
 
 def _standing(session: Session, event_id: int, email_normalized: str, now: datetime):
@@ -374,10 +385,31 @@ def cancel(session: Session, registration: Registration, now: datetime, by: Acto
     return registration
 
 
-def check_in(session: Session, registration_id: int, attended: bool, now: datetime, by: Actor) -> Registration:
+def change_sessions(
+    session: Session, registration: Registration, keys: list[str], now: datetime, by: Actor = BY_PARTICIPANT
+) -> Registration:
+    """Change a person's session choices: a session left passes its seat on at once."""
+    event = lock_event(session, registration.event_id)
+    session.refresh(registration)
+    allowed = policies.participant_actions(registration, event, now).change_sessions
+    if not allowed and not (by.kind == history.ORGANIZER and registration.status != CANCELLED):
+        raise InvalidState("The sessions of this registration can no longer be changed.")
+    event_sessions.change_choice(session, event, registration, keys, by, now)
+    session.flush()
+    return registration
+
+
+def check_in(
+    session: Session, registration_id: int, attended: bool, now: datetime, by: Actor, session_key: Optional[str] = None
+) -> Registration:
     registration = get_by_id(session, registration_id)
     if attended and registration.status == CANCELLED:
         raise InvalidState("A cancelled registration cannot be checked in.")
+    if session_key is not None:
+        event_sessions.check_in(session, registration.id, session_key, attended)
+        if not attended:
+            session.flush()
+            return registration
     if registration.attended != attended:
         history.record(
             session, registration.id, registration.status, "checked_in" if attended else "check_in_undone", by, now

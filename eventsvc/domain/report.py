@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain.models import Event, Organization, Registration, RegistrationChange
+from eventsvc.domain.models import Event, Organization, Registration, RegistrationChange, RegistrationSession
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, WAITLISTED, EventStatus
 
 # Organization kinds that are municipalities: a report of only these speaks of "Kommunen".
@@ -59,7 +59,7 @@ def counts(session: Session, event: Event) -> dict[str, Any]:
         "by_role": _grouped(rows, "role", event.roles or []),
         "by_kind": _grouped(rows, "kind", []),
         "by_region": _grouped(rows, "region", []),
-        "sessions": [],
+        "sessions": _sessions(session, event),
     }
     counted = attended_rows or confirmed_rows
     report["summary"] = summary(
@@ -70,6 +70,27 @@ def counts(session: Session, event: Event) -> dict[str, Any]:
         municipal=_all_municipal(counted),
     )
     return report
+
+
+def _sessions(session: Session, event: Event) -> list[dict[str, Any]]:
+    """Per session: seats held by confirmed people, and who of them was checked in to it."""
+    held: Counter = Counter()
+    came: Counter = Counter()
+    for key, attended in session.execute(
+        select(RegistrationSession.session_key, RegistrationSession.attended)
+        .join(Registration, Registration.id == RegistrationSession.registration_id)
+        .where(
+            RegistrationSession.event_id == event.id,
+            RegistrationSession.status == CONFIRMED,
+            Registration.status == CONFIRMED,
+        )
+    ):
+        held[key] += 1
+        came[key] += bool(attended)
+    return [
+        {"key": item["key"], "confirmed": held[item["key"]], "attended": came[item["key"]]}
+        for item in event.sessions or []
+    ]
 
 
 def _organizations(rows: list[Any]) -> set[str]:

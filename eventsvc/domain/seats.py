@@ -19,7 +19,7 @@ from typing import Any, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import contingents, history, outbox
+from eventsvc.domain import contingents, history, outbox, sessions
 from eventsvc.domain.history import Actor
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import HOLDS_SEAT, IS_WAITING, count_of_event, offer_deadline, past_cutoff
@@ -44,7 +44,15 @@ def waiting_count(session: Session, event_id: int) -> int:
 def fill_free_seats(session: Session, event: Event, now: datetime, freed: bool = False) -> list[int]:
     """Give the event's free seats to the people waiting longest, by the event's mode, unless
     the cut-off has passed; `freed` says a seat was just given back (then, past the cut-off,
-    the organizer is told). Returns the ids of those who got a seat or an offer."""
+    the organizer is told). Then the sessions' free seats go to their waitlists. Returns the
+    ids of those who got a seat or an offer."""
+    chosen = _fill_event_seats(session, event, now, freed)
+    confirmed_now = chosen if event.waitlist_mode != OFFER_MODE else []
+    sessions.fill(session, event, now, quiet=confirmed_now)
+    return chosen
+
+
+def _fill_event_seats(session: Session, event: Event, now: datetime, freed: bool) -> list[int]:
     if event.status != EventStatus.PUBLISHED.value:
         return []
     free = event.capacity - seats_taken(session, event.id)
@@ -121,6 +129,8 @@ def change_many(
         chunk = list(ids[start : start + CHUNK])
         these = Registration.id.in_(chunk)
         session.execute(update(Registration).where(these).values(**values).execution_options(synchronize_session=False))
+        if values["status"] == CANCELLED:
+            sessions.leave_all(session, chunk)
         if email_kind:
             outbox.enqueue_for_registrations(session, email_kind, these, now, params)
         history.record_for(session, these, values["status"], reason, by, now)
@@ -144,6 +154,9 @@ def confirm(
     registration.waitlist_reason = None
     outbox.enqueue(session, email_kind, registration, now)
     history.record(session, registration.id, CONFIRMED, reason, by, now)
+    session.flush()
+    # Their session choices take the free session seats; the email above lists them.
+    sessions.fill(session, registration.event, now, quiet=[registration.id])
 
 
 def set_cancelled(session: Session, registration: Registration, reason: str, by: Actor, now: datetime) -> None:
@@ -151,6 +164,7 @@ def set_cancelled(session: Session, registration: Registration, reason: str, by:
     registration.cancelled_at = now
     registration.cancel_reason = reason
     registration.offer_expires_at = None
+    sessions.leave_all(session, [registration.id])
     history.record(session, registration.id, CANCELLED, reason, by, now)
 
 

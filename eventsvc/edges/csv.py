@@ -54,20 +54,26 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def answers_csv(rows: list[dict], questions: list[dict], filename: str) -> Response:
+def answers_csv(rows: list[dict], questions: list[dict], filename: str, sessions: Sequence[str] = ()) -> Response:
     """The registrations with one column per question, in the event's order (headed by the
-    German label), then the keys of questions since removed whose answers are kept."""
+    German label), then the keys of questions since removed whose answers are kept, then one
+    column per session (`confirmed`, `waitlisted` or empty)."""
     current = [question["key"] for question in questions]
     removed = sorted({key for row in rows for key in (row.get("answers") or {}) if key not in current})
     by_key = {question["key"]: question for question in questions}
     headers = [label(by_key[key], "de") for key in current] + removed
-    columns = [*REGISTRATION_COLUMNS, *(f"answers.{key}" for key in current + removed)]
+    session_columns = [f"session.{key}" for key in sessions]
+    columns = [*REGISTRATION_COLUMNS, *(f"answers.{key}" for key in current + removed), *session_columns]
     flat = [
         row
         | {
             f"answers.{key}": answer_text(by_key.get(key), (row.get("answers") or {}).get(key))
             for key in current + removed
         }
+        | {
+            f"session.{key}": next((c["status"] for c in row.get("sessions") or [] if c["key"] == key), None)
+            for key in sessions
+        }
         for row in rows
     ]
-    return csv_response(flat, filename, columns, [*REGISTRATION_COLUMNS, *headers])
+    return csv_response(flat, filename, columns, [*REGISTRATION_COLUMNS, *headers, *session_columns])

@@ -137,6 +137,40 @@ class QuestionSchema(ma.Schema):
     sensitive = fields.Boolean(load_default=False, metadata={"description": "special categories (Art. 9 DSGVO)"})
 
 
+class SessionSchema(ma.Schema):
+    """A session of an event (checked further by the domain: unique keys, times within the event's)."""
+
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    title = Text(200, required=True)
+    starts_at = Time(required=True)
+    ends_at = Time(required=True)
+    capacity = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=100000))
+    location = Text(1000, lines="many", allow_none=True)
+
+
+class SessionOutSchema(ma.Schema):
+    key = fields.String()
+    title = fields.String()
+    starts_at = fields.DateTime(format="iso")
+    ends_at = fields.DateTime(format="iso")
+    capacity = fields.Integer()
+    location = fields.String(allow_none=True)
+    seats_taken = fields.Integer()
+    waitlist_length = fields.Integer()
+
+
+class SessionChoiceSchema(ma.Schema):
+    key = fields.String()
+    status = fields.String(metadata={"enum": ["confirmed", "waitlisted"]})
+    waitlist_position = fields.Integer(allow_none=True)
+
+
+class SessionsChoiceInSchema(ma.Schema):
+    sessions = fields.List(
+        fields.String(validate=validate.Length(max=40)), required=True, validate=validate.Length(max=40)
+    )
+
+
 class CertificateSchema(ma.Schema):
     """What an event's certificates of attendance say beyond the event itself."""
 
@@ -214,6 +248,11 @@ class EventInSchema(ma.Schema):
         validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"),
         metadata={"description": "the key of the series the event belongs to"},
     )
+    sessions = fields.List(
+        fields.Nested(SessionSchema),
+        validate=validate.Length(max=40),
+        metadata={"description": "working groups and forums with their own seats and waitlists"},
+    )
 
 
 class EventPatchSchema(EventInSchema):
@@ -264,6 +303,7 @@ class EventOutSchema(ma.Schema):
     contingents_release_at = fields.DateTime(format="iso", allow_none=True)
     roles = fields.List(fields.String(), allow_none=True)
     series = fields.String(allow_none=True)
+    sessions = fields.List(fields.Nested(SessionOutSchema))
     url = fields.String()
     ics_url = fields.String()
 
@@ -342,6 +382,11 @@ class RegistrationInSchema(ma.Schema):
         validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$"),
         metadata={"description": "the member organization (else matched by the address's domain)"},
     )
+    sessions = fields.List(
+        fields.String(validate=validate.Length(max=40)),
+        validate=validate.Length(max=40),
+        metadata={"description": "keys of the event's sessions; two that overlap are a 422"},
+    )
 
 
 class BatchInSchema(ma.Schema):
@@ -366,6 +411,7 @@ def applicant_from(fields: dict) -> Applicant:
         sensitive_consent=bool(fields.get("sensitive_consent")),
         privacy_url=current_app.config.get("PRIVACY_URL"),
         organization_key=fields.get("organization_key") or None,
+        sessions=tuple(fields.get("sessions") or ()),
     )
 
 
@@ -381,6 +427,7 @@ class LifecycleSchema(ma.Schema):
     organization_key = fields.String(allow_none=True)
     organization = fields.String(allow_none=True)
     email_undeliverable = fields.Boolean()
+    sessions = fields.List(fields.Nested(SessionChoiceSchema))
 
 
 class RegistrationCreatedSchema(LifecycleSchema):
@@ -433,6 +480,9 @@ class ChangeSchema(ma.Schema):
 
 class RegistrationListQuerySchema(ma.Schema):
     status = fields.String(validate=validate.OneOf([status.value for status in RegistrationStatus]))
+    session = fields.String(
+        validate=validate.Length(max=40), metadata={"description": "a session's people (confirmed or waitlisted in it)"}
+    )
     format = fields.String(validate=validate.OneOf(["json", "csv"]), load_default="json")
     attended = fields.Boolean()
 
@@ -443,6 +493,9 @@ class PromoteSchema(ma.Schema):
 
 class CheckinSchema(ma.Schema):
     attended = fields.Boolean(load_default=True)
+    session = fields.String(
+        validate=validate.Length(max=40), metadata={"description": "the session attended (and so the event)"}
+    )
 
 
 class OutboxQuerySchema(ma.Schema):
@@ -678,3 +731,7 @@ class SeriesEventSchema(ma.Schema):
 class SeriesReportSchema(ma.Schema):
     series = fields.String()
     events = fields.List(fields.Nested(SeriesEventSchema))
+
+
+class SheetQuerySchema(ma.Schema):
+    session = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "a session's sheet"})

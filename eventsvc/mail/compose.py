@@ -37,6 +37,7 @@ from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import certificates, invites, messages, outbox, policies
+from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, InterestEntry, OrganizerMessage, Registration
 from eventsvc.domain.outbox import Claimed
@@ -136,6 +137,11 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
                 event_url=settings.links.event(event.id),
                 manage_url=context["manage_url"],
                 stamp=message.created_at,
+                sessions=tuple(
+                    f"{item['title']}: {item['when']}" + (f", {item['location']}" if item["location"] else "")
+                    for item in context["sessions"]
+                    if item["status"] == "confirmed"
+                ),
             ),
         )
         body.attach(_base64_part(f'text/calendar; charset="utf-8"; method={method}', ics))  # CRLF kept inside
@@ -377,7 +383,41 @@ def _context(session, message, registration, event, settings, language, now) -> 
         else "",
         "organizer_name": event.organizer_name,
         "organizer_email": event.organizer_email,
+        "sessions": _sessions_listed(session, message.kind, registration, event, language),
+        "session": _promoted_session(message, event, language),
     }
+
+
+# The emails that list the person's sessions with their times and places.
+LISTS_SESSIONS = {outbox.CONFIRMATION, outbox.PROMOTED, outbox.REMINDER}
+
+
+def _session_text(item: dict, event: Event, language: str) -> dict:
+    starts, ends = event_sessions.parse_time(item["starts_at"]), event_sessions.parse_time(item["ends_at"])
+    return {
+        "key": item["key"],
+        "title": item["title"],
+        "when": event_when(starts, ends, event.timezone, language),
+        "location": item.get("location") or "",
+    }
+
+
+def _sessions_listed(session: Session, kind: str, registration: Registration, event: Event, language: str) -> list:
+    if kind not in LISTS_SESSIONS or not event.sessions:
+        return []
+    by_key = {item["key"]: item for item in event.sessions}
+    return [
+        _session_text(by_key[choice["key"]], event, language)
+        | {"status": choice["status"], "position": choice["waitlist_position"]}
+        for choice in event_sessions.choices_of(session, registration.id)
+        if choice["key"] in by_key
+    ]
+
+
+def _promoted_session(message: Claimed, event: Event, language: str) -> Optional[dict]:
+    key = message.params.get("session")
+    item = next((item for item in event.sessions or [] if item["key"] == key), None)
+    return _session_text(item, event, language) if item else None
 
 
 def _previous(previous: Optional[dict], event: Event, language: str) -> dict:

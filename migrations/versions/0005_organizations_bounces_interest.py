@@ -1,5 +1,5 @@
 """member organizations and contingents, roles and series, undeliverable addresses, the
-series' interest lists
+series' interest lists, sessions of an event, the report's counts
 
 Revision ID: 0005
 Revises: 0004
@@ -72,6 +72,28 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_interest_entries_series'), ['series'], unique=False)
         batch_op.create_index(batch_op.f('ix_interest_entries_email_normalized'), ['email_normalized'],
                               unique=False)
+    op.create_table(
+        'registration_sessions',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('registration_id', sa.Integer(), nullable=False),
+        sa.Column('event_id', sa.Integer(), nullable=False),
+        sa.Column('session_key', sa.String(length=40), nullable=False),
+        sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('created_at', TIME, nullable=False),
+        sa.Column('attended', sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_registration_sessions_event_id_events'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'],
+                                name=op.f('fk_registration_sessions_registration_id_registrations'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_registration_sessions')),
+        sa.UniqueConstraint('registration_id', 'session_key', name='uq_registration_sessions_choice'),
+    )
+    with op.batch_alter_table('registration_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_registration_sessions_registration_id'), ['registration_id'],
+                              unique=False)
+        batch_op.create_index('ix_registration_sessions_queue', ['event_id', 'session_key', 'status', 'id'],
+                              unique=False)
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organization_limit', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('members_first_until', TIME, nullable=True))
@@ -81,6 +103,7 @@ def upgrade():
         batch_op.add_column(sa.Column('series', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('series_announced_at', TIME, nullable=True))
         batch_op.add_column(sa.Column('report_snapshot', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('sessions', sa.JSON(), nullable=True))
         batch_op.create_index(batch_op.f('ix_events_series'), ['series'], unique=False)
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organization_key', sa.String(length=40), nullable=True))
@@ -118,9 +141,10 @@ def downgrade():
         batch_op.drop_column('organization_key')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_series'))
-        for column in ('report_snapshot', 'series_announced_at', 'series', 'roles', 'windows_applied_at', 'contingents_release_at',
+        for column in ('sessions', 'report_snapshot', 'series_announced_at', 'series', 'roles', 'windows_applied_at', 'contingents_release_at',
                        'members_first_until', 'organization_limit'):
             batch_op.drop_column(column)
+    op.drop_table('registration_sessions')
     op.drop_table('interest_entries')
     op.drop_table('undeliverable_addresses')
     op.drop_table('organization_domains')

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import marshmallow as ma
 from flask import Response, current_app
 
 from eventsvc import pdf
@@ -12,11 +13,13 @@ from eventsvc.db import unit_of_work
 from eventsvc.domain import certificates
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
-from eventsvc.domain.errors import Unavailable
+from eventsvc.domain.errors import NotFound, Unavailable
+from eventsvc.domain.sessions import parse_time
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.api.registrations import public
 from eventsvc.edges.common import now
+from eventsvc.edges.schemas import SheetQuerySchema
 from eventsvc.formatting import event_when
 
 PDF = {"content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}}
@@ -30,7 +33,8 @@ def certificate(token: str):
     in and the event issues certificates; 404 otherwise."""
     with unit_of_work(writes=False) as session:
         registration = registration_service.get_by_token(session, token)
-        issued = certificates.certificate_of(registration.event, registration, _issuer(), now())
+        attended = certificates.sessions_attended(session, registration.id)
+        issued = certificates.certificate_of(registration.event, registration, _issuer(), now(), attended)
     return _file(_rendered(pdf.certificate_pdf, issued), "application/pdf", f"{issued.number}.pdf")
 
 
@@ -49,24 +53,35 @@ def certificates_zip_response(event_id: int) -> Response:
 
 
 @admin.route("/events/<id:event_id>/attendance-sheet.pdf", methods=["GET"])
+@admin.arguments(SheetQuerySchema, location="query", unknown=ma.RAISE)
 @admin.doc(security=SECURITY, responses={200: {"description": "the sign-in sheet to print", **PDF}})
-def attendance_sheet(event_id: int):
+def attendance_sheet(query: dict, event_id: int):
     """A sign-in sheet: every confirmed person by surname, organization, an empty signature
-    column, blank rows for people who come unannounced. No email addresses."""
-    return attendance_sheet_response(event_id)
+    column, blank rows for people who come unannounced. No email addresses. With
+    `?session=KEY`, the sheet of that session."""
+    return attendance_sheet_response(event_id, query.get("session"))
 
 
-def attendance_sheet_response(event_id: int) -> Response:
+def attendance_sheet_response(event_id: int, session_key: str | None = None) -> Response:
     with unit_of_work(writes=False) as session:
         event = event_service.get_event(session, event_id, public=False)
-        rows = certificates.sheet_rows(session, event_id)
         title, when, location = (
             event.title,
             event_when(event.starts_at, event.ends_at, event.timezone, "de"),
             event.location,
         )
+        if session_key is not None:
+            item = next((s for s in event.sessions or [] if s["key"] == session_key), None)
+            if item is None:
+                raise NotFound("The event has no such session.")
+            starts, ends = parse_time(item["starts_at"]), parse_time(item["ends_at"])
+            title = f"{event.title} – {item['title']}"
+            when = event_when(starts, ends, event.timezone, "de")
+            location = item.get("location") or event.location
+        rows = certificates.sheet_rows(session, event_id, session_key)
     body = _rendered(lambda: pdf.attendance_sheet_pdf(title, when, location, rows))
-    return _file(body, "application/pdf", f"teilnahmeliste-{event_id}.pdf")
+    suffix = f"-{session_key}" if session_key else ""
+    return _file(body, "application/pdf", f"teilnahmeliste-{event_id}{suffix}.pdf")
 
 
 def _issuer() -> str | None:

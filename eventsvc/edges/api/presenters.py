@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import contingents, policies
+from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.history import Change
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.registrations import Registered
@@ -26,7 +27,26 @@ def present_events(session: Session, events: list[Event]) -> list[dict]:
     moment = now()
     return [
         event_dict(event, counts[event.id], moment, seat_offer(session, event, counts[event.id], moment))
+        | {"sessions": sessions_of(session, event)}
         for event in events
+    ]
+
+
+def sessions_of(session: Session, event: Event) -> list[dict]:
+    """The event's sessions with their seats taken and people waiting, in its time zone."""
+    if not event.sessions:
+        return []
+    held = event_sessions.counts(session, event.id)
+    empty = event_sessions.Counts(0, 0)
+    return [
+        item
+        | {
+            "starts_at": local(event_sessions.parse_time(item["starts_at"]), event.timezone),
+            "ends_at": local(event_sessions.parse_time(item["ends_at"]), event.timezone),
+            "seats_taken": held.get(item["key"], empty).seats_taken,
+            "waitlist_length": held.get(item["key"], empty).waitlist_length,
+        }
+        for item in event.sessions
     ]
 
 
@@ -82,7 +102,9 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime, next_registrat
     }
 
 
-def registration_created(registration: Registration | Registered, position: Optional[int]) -> dict:
+def registration_created(
+    registration: Registration | Registered, position: Optional[int], choices: Optional[list[dict]] = None
+) -> dict:
     return {
         "id": registration.id,
         "status": registration.status,
@@ -101,6 +123,7 @@ def registration_created(registration: Registration | Registered, position: Opti
         "organization": registration.organization,
         # Registering lifts an undeliverable mark (bounces.py).
         "email_undeliverable": False,
+        "sessions": list(choices if choices is not None else getattr(registration, "sessions", ())),
     }
 
 
@@ -120,9 +143,9 @@ def _lifecycle(registration: Registration) -> dict:
     }
 
 
-def registration_dict(registration: Registration, position: Optional[int], event: dict) -> dict:
+def registration_dict(registration: Registration, position: Optional[int], event: dict, choices: list[dict]) -> dict:
     return (
-        registration_created(registration, position)
+        registration_created(registration, position, choices)
         | _lifecycle(registration)
         | {
             "name": registration.name,
@@ -137,9 +160,12 @@ def registration_dict(registration: Registration, position: Optional[int], event
     )
 
 
-def admin_registration_dict(registration: Registration, position: Optional[int]) -> dict:
+def admin_registration_dict(
+    registration: Registration, position: Optional[int], choices: Optional[list[dict]] = None
+) -> dict:
     tz = registration.event.timezone
     shown = {
+        "sessions": choices or [],
         "id": registration.id,
         "name": registration.name,
         "email": registration.email,

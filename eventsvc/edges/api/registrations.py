@@ -10,7 +10,8 @@ from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
 from eventsvc.domain import history, privacy, waitlist
 from eventsvc.domain import registrations as registration_service
-from eventsvc.domain.errors import AlreadyRegistered
+from eventsvc.domain import sessions as event_sessions
+from eventsvc.domain.errors import AlreadyRegistered, ValidationFailed
 from eventsvc.domain.rules import waitlist_position
 from eventsvc.edges.api.auth import SECURITY, acting_organizer, bearer_holder, has_valid_bearer_token
 from eventsvc.edges.api.events import admin
@@ -36,6 +37,7 @@ from eventsvc.edges.schemas import (
     RegistrationInSchema,
     RegistrationListQuerySchema,
     RegistrationOutSchema,
+    SessionsChoiceInSchema,
     applicant_from,
 )
 from eventsvc.extensions import limiter
@@ -90,7 +92,19 @@ def transfer(fields: dict, token: str):
 
 def _participant_view(session, registration) -> dict:
     event = present_events(session, [registration.event])[0]
-    return registration_dict(registration, waitlist_position(session, registration), event)
+    choices = event_sessions.choices_of(session, registration.id)
+    return registration_dict(registration, waitlist_position(session, registration), event, choices)
+
+
+@public.route("/registrations/<token>/sessions", methods=["PUT"])
+@public.arguments(SessionsChoiceInSchema)
+@public.response(200, RegistrationOutSchema)
+def change_sessions(fields: dict, token: str):
+    """Change your sessions: a session left frees its seat for that session's waitlist at once."""
+    with unit_of_work() as session:
+        registration = registration_service.get_by_token(session, token)
+        registration_service.change_sessions(session, registration, fields["sessions"], now())
+        return _participant_view(session, registration)
 
 
 @public.route("/registrations/<token>", methods=["GET"])
@@ -158,7 +172,7 @@ def promote(fields: dict, registration_id: int):
         registration = waitlist.promote(
             session, registration_id, fields.get("over_capacity", False), now(), acting_organizer()
         )
-        return admin_registration_dict(registration, None)
+        return admin_registration_dict(registration, None, event_sessions.choices_of(session, registration.id))
 
 
 @admin.route("/events/<id:event_id>/registrations", methods=["GET"])
@@ -178,23 +192,28 @@ def promote(fields: dict, registration_id: int):
 )
 def list_for_event(query: dict, event_id: int):
     """All registrations of an event in registration order; `?format=csv` for a spreadsheet."""
-    rows, asked = registration_rows(event_id, query.get("status"))
+    rows, asked, keys = registration_rows(event_id, query.get("status"))
     if "attended" in query:
         rows = [row for row in rows if row["attended"] == query["attended"]]
+    if "session" in query:
+        if query["session"] not in keys:
+            raise ValidationFailed({"session": ["The event has no such session."]})
+        rows = [row for row in rows if any(choice["key"] == query["session"] for choice in row["sessions"])]
     if query["format"] == "csv":
-        return answers_csv(rows, asked, f"registrations-{event_id}.csv")
+        return answers_csv(rows, asked, f"registrations-{event_id}.csv", keys)
     return rows
 
 
-def registration_rows(event_id: int, status: str | None = None) -> tuple[list[dict], list[dict]]:
-    """The event's registrations as the admin list shows them, and its questions."""
+def registration_rows(event_id: int, status: str | None = None) -> tuple[list[dict], list[dict], list[str]]:
+    """The event's registrations as the admin list shows them, its questions and its sessions' keys."""
     with unit_of_work(writes=False) as session:
         event = event_service.get_event(session, event_id, public=False)
+        choices = event_sessions.choices_by_registration(session, event_id)
         rows = [
-            admin_registration_dict(registration, position)
+            admin_registration_dict(registration, position, choices.get(registration.id))
             for registration, position in registration_service.list_for_event(session, event_id, status)
         ]
-        return rows, list(event.questions or [])
+        return rows, list(event.questions or []), [item["key"] for item in event.sessions or []]
 
 
 @admin.route("/registrations/<id:registration_id>/checkin", methods=["POST"])
@@ -203,7 +222,7 @@ def registration_rows(event_id: int, status: str | None = None) -> tuple[list[di
 @admin.doc(security=SECURITY)
 def checkin(fields: dict, registration_id: int):
     """Mark attendance; `{"attended": false}` undoes a check-in."""
-    return _set_attendance(registration_id, fields.get("attended", True))
+    return _set_attendance(registration_id, fields.get("attended", True), fields.get("session"))
 
 
 @admin.route("/registrations/<id:registration_id>/checkin", methods=["DELETE"])
@@ -214,10 +233,13 @@ def undo_checkin(registration_id: int):
     return _set_attendance(registration_id, False)
 
 
-def _set_attendance(registration_id: int, attended: bool) -> dict:
+def _set_attendance(registration_id: int, attended: bool, session_key: str | None = None) -> dict:
     with unit_of_work() as session:
-        registration = registration_service.check_in(session, registration_id, attended, now(), acting_organizer())
-        return admin_registration_dict(registration, waitlist_position(session, registration))
+        registration = registration_service.check_in(
+            session, registration_id, attended, now(), acting_organizer(), session_key
+        )
+        choices = event_sessions.choices_of(session, registration.id)
+        return admin_registration_dict(registration, waitlist_position(session, registration), choices)
 
 
 @admin.route("/registrations/<id:registration_id>", methods=["PATCH"])
@@ -228,7 +250,8 @@ def correct(fields: dict, registration_id: int):
     """Correct a person's name, organization or role (the certificate keeps its number)."""
     with unit_of_work() as session:
         registration = registration_service.correct(session, registration_id, fields, now(), acting_organizer())
-        return admin_registration_dict(registration, waitlist_position(session, registration))
+        choices = event_sessions.choices_of(session, registration.id)
+        return admin_registration_dict(registration, waitlist_position(session, registration), choices)
 
 
 @admin.route("/registrations/<id:registration_id>", methods=["DELETE"])

@@ -338,8 +338,8 @@ def download(event_id: int, what: str):
         return attendance_sheet_response(event_id)
     if what == "certificates.zip":
         return certificates_zip_response(event_id)
-    rows, asked = registration_rows(event_id)
-    return answers_csv(rows, asked, f"registrations-{event_id}.csv")
+    rows, asked, sessions = registration_rows(event_id)
+    return answers_csv(rows, asked, f"registrations-{event_id}.csv", sessions)
 
 
 # --- people --------------------------------------------------------------------------------

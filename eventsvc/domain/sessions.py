@@ -1,0 +1,312 @@
+"""Sessions of an event (working groups, forums): each with its own seats and its own
+waitlist, under the event's lock (locking.py).
+
+A person's choices are rows of `registration_sessions`, `confirmed` or `waitlisted`. Only a
+person confirmed for the event holds a session seat; a person waiting for the event keeps
+their choices (as `waitlisted`) and takes the free session seats when they get a seat. A
+session's waitlist is the waitlisted rows of people confirmed for the event, in the order
+the choices were made. A seat left passes on at once, with a `session-promoted` email.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Optional
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from eventsvc.domain import history, outbox
+from eventsvc.domain.errors import ValidationFailed
+from eventsvc.domain.history import Actor
+from eventsvc.domain.models import Event, Registration, RegistrationSession
+from eventsvc.domain.statuses import CONFIRMED, WAITLISTED
+
+KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+MAX_SESSIONS = 40
+
+
+@dataclass(frozen=True)
+class Counts:
+    seats_taken: int
+    waitlist_length: int
+
+
+def parse_time(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+def normalised(sessions: Any, starts_at: datetime, ends_at: datetime) -> list[dict[str, Any]]:
+    """An event's sessions, checked; 422 errors name `sessions` or `sessions.<n>`. Times are
+    kept as ISO 8601 in UTC."""
+    if not isinstance(sessions, list) or len(sessions) > MAX_SESSIONS:
+        raise ValidationFailed({"sessions": [f"Must be a list of at most {MAX_SESSIONS} sessions."]})
+    errors: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    result = []
+    for number, item in enumerate(sessions):
+        problems = []
+        key = item.get("key") if isinstance(item, dict) else None
+        if not isinstance(key, str) or not KEY.fullmatch(key):
+            problems.append("key: must match [a-z][a-z0-9_]{0,39}.")
+        elif key in seen:
+            problems.append(f"key: {key} appears twice.")
+        seen.add(str(key))
+        try:
+            starts, ends = parse_time(item["starts_at"]), parse_time(item["ends_at"])
+        except (KeyError, TypeError, ValueError):
+            errors[f"sessions.{number}"] = [*problems, "starts_at and ends_at: times with an offset."]
+            continue
+        if starts.tzinfo is None or ends.tzinfo is None:
+            problems.append("starts_at and ends_at need an offset.")
+        elif not (starts_at <= starts < ends <= ends_at):
+            problems.append("The session's times must lie within the event's, ends_at after starts_at.")
+        if problems:
+            errors[f"sessions.{number}"] = problems
+            continue
+        result.append(
+            {
+                "key": key,
+                "title": item["title"],
+                "starts_at": starts.astimezone(starts_at.tzinfo).isoformat(),
+                "ends_at": ends.astimezone(starts_at.tzinfo).isoformat(),
+                "capacity": int(item["capacity"]),
+                "location": item.get("location"),
+            }
+        )
+    if errors:
+        raise ValidationFailed(errors)
+    return result
+
+
+def checked_choice(event_sessions: list[dict[str, Any]], chosen: Optional[Iterable[str]]) -> list[str]:
+    """The sessions a person chose, in the event's order; an unknown key or two sessions
+    that overlap in time are a 422 on `sessions`."""
+    if not chosen:
+        return []
+    wanted = list(dict.fromkeys(chosen))
+    by_key = {item["key"]: item for item in event_sessions}
+    unknown = [key for key in wanted if key not in by_key]
+    if unknown:
+        raise ValidationFailed({"sessions": [f"Unknown session: {', '.join(unknown)}."]})
+    picked = [item for item in event_sessions if item["key"] in wanted]
+    for index, first in enumerate(picked):
+        for second in picked[index + 1 :]:
+            if parse_time(first["starts_at"]) < parse_time(second["ends_at"]) and parse_time(
+                second["starts_at"]
+            ) < parse_time(first["ends_at"]):
+                raise ValidationFailed(
+                    {"sessions": [f"The sessions {first['key']} and {second['key']} overlap in time."]}
+                )
+    return [item["key"] for item in picked]
+
+
+def counts(session: Session, event_id: int) -> dict[str, Counts]:
+    """Seats taken and people waiting (of those confirmed for the event), per session key."""
+    rows = session.execute(
+        select(RegistrationSession.session_key, RegistrationSession.status, func.count())
+        .join(Registration, Registration.id == RegistrationSession.registration_id)
+        .where(RegistrationSession.event_id == event_id, Registration.status == CONFIRMED)
+        .group_by(RegistrationSession.session_key, RegistrationSession.status)
+    )
+    taken: dict[str, int] = {}
+    waiting: dict[str, int] = {}
+    for key, status, number in rows:
+        (taken if status == CONFIRMED else waiting)[key] = int(number)
+    keys = set(taken) | set(waiting)
+    return {key: Counts(taken.get(key, 0), waiting.get(key, 0)) for key in keys}
+
+
+def choose(
+    session: Session, event: Any, registration_id: int, keys: Sequence[str], holds_seat: bool, now: datetime
+) -> None:
+    """A new registration's choices: session seats where free and nobody waits, else the
+    session's waitlist (all waitlisted while the person waits for the event)."""
+    if not keys:
+        return
+    current = counts(session, event.id)
+    capacity = {item["key"]: item["capacity"] for item in (event.sessions or [])}
+    rows = []
+    for key in keys:
+        held = current.get(key, Counts(0, 0))
+        free = holds_seat and held.seats_taken < capacity[key] and held.waitlist_length == 0
+        rows.append(
+            {
+                "registration_id": registration_id,
+                "event_id": event.id,
+                "session_key": key,
+                "status": CONFIRMED if free else WAITLISTED,
+                "created_at": now,
+                "attended": False,
+            }
+        )
+    session.execute(_INSERT, rows)
+
+
+_INSERT = insert(RegistrationSession)
+
+
+def change_choice(
+    session: Session, event: Event, registration: Registration, keys: Sequence[str], by: Actor, now: datetime
+) -> None:
+    """Leave the sessions not in `keys` (their seats pass on at once) and join the new ones."""
+    chosen = checked_choice(event.sessions or [], keys)
+    current = {row.session_key for row in of_registration(session, registration.id)}
+    left = current - set(chosen)
+    joined = [key for key in chosen if key not in current]
+    if not left and not joined:
+        return
+    if left:
+        session.execute(
+            delete(RegistrationSession).where(
+                RegistrationSession.registration_id == registration.id, RegistrationSession.session_key.in_(left)
+            )
+        )
+    choose(session, event, registration.id, joined, registration.status == CONFIRMED, now)
+    history.record(session, registration.id, registration.status, "sessions_changed", by, now)
+    fill(session, event, now)
+
+
+def leave_all(session: Session, registration_ids: Sequence[int]) -> None:
+    """Cancelled registrations leave every session (the caller passes the seats on)."""
+    session.execute(delete(RegistrationSession).where(RegistrationSession.registration_id.in_(list(registration_ids))))
+
+
+def pass_on(session: Session, old_registration_id: int, new_registration_id: int) -> None:
+    """A substitute takes over the sessions with the seat."""
+    session.execute(
+        update(RegistrationSession)
+        .where(RegistrationSession.registration_id == old_registration_id)
+        .values(registration_id=new_registration_id)
+    )
+
+
+def fill(session: Session, event: Any, now: datetime, quiet: Iterable[int] = ()) -> list[int]:
+    """Give each session's free seats to its waitlist in order (only people confirmed for the
+    event), with a `session-promoted` email, except to `quiet` (people who just got their
+    event seat and are told of their sessions in that email). Returns the rows' registrations."""
+    if not event.sessions:
+        return []
+    current = counts(session, event.id)
+    quiet = set(quiet)
+    given: list[int] = []
+    for item in event.sessions:
+        free = item["capacity"] - current.get(item["key"], Counts(0, 0)).seats_taken
+        if free <= 0:
+            continue
+        rows = session.execute(
+            select(RegistrationSession.id, RegistrationSession.registration_id)
+            .join(Registration, Registration.id == RegistrationSession.registration_id)
+            .where(
+                RegistrationSession.event_id == event.id,
+                RegistrationSession.session_key == item["key"],
+                RegistrationSession.status == WAITLISTED,
+                Registration.status == CONFIRMED,
+            )
+            .order_by(RegistrationSession.id)
+            .limit(free)
+        ).all()
+        if not rows:
+            continue
+        session.execute(
+            update(RegistrationSession)
+            .where(RegistrationSession.id.in_([row.id for row in rows]))
+            .values(status=CONFIRMED)
+        )
+        for row in rows:
+            given.append(row.registration_id)
+            if row.registration_id in quiet:
+                continue
+            registration = session.get(Registration, row.registration_id)
+            if registration is not None:
+                outbox.enqueue(session, outbox.SESSION_PROMOTED, registration, now, {"session": item["key"]})
+            history.record(session, row.registration_id, CONFIRMED, "session_promoted", history.BY_SYSTEM, now)
+    return given
+
+
+def of_registration(session: Session, registration_id: int) -> list[RegistrationSession]:
+    return list(
+        session.scalars(
+            select(RegistrationSession)
+            .where(RegistrationSession.registration_id == registration_id)
+            .order_by(RegistrationSession.id)
+        )
+    )
+
+
+def positions(session: Session, event_id: int) -> dict[int, int]:
+    """RegistrationSession id → place on its session's waitlist (1, 2, …)."""
+    rows = session.execute(
+        select(RegistrationSession.id, RegistrationSession.session_key)
+        .join(Registration, Registration.id == RegistrationSession.registration_id)
+        .where(
+            RegistrationSession.event_id == event_id,
+            RegistrationSession.status == WAITLISTED,
+            Registration.status == CONFIRMED,
+        )
+        .order_by(RegistrationSession.id)
+    )
+    place: dict[str, int] = {}
+    found: dict[int, int] = {}
+    for row_id, key in rows:
+        place[key] = place.get(key, 0) + 1
+        found[row_id] = place[key]
+    return found
+
+
+def choices_of(session: Session, registration_id: int) -> list[dict[str, Any]]:
+    """One registration's sessions as responses show them."""
+    found = []
+    for row in of_registration(session, registration_id):
+        position = None
+        if row.status == WAITLISTED:
+            position = session.scalar(
+                select(func.count())
+                .select_from(RegistrationSession)
+                .join(Registration, Registration.id == RegistrationSession.registration_id)
+                .where(
+                    RegistrationSession.event_id == row.event_id,
+                    RegistrationSession.session_key == row.session_key,
+                    RegistrationSession.status == WAITLISTED,
+                    Registration.status == CONFIRMED,
+                    RegistrationSession.id <= row.id,
+                )
+            )
+            holder = session.get(Registration, registration_id)
+            position = position if holder is not None and holder.status == CONFIRMED else None
+        found.append(
+            {"key": row.session_key, "status": row.status, "waitlist_position": position, "attended": row.attended}
+        )
+    return found
+
+
+def choices_by_registration(session: Session, event_id: int) -> dict[int, list[dict[str, Any]]]:
+    """Each registration's sessions as responses show them: key, status, waitlist position."""
+    places = positions(session, event_id)
+    found: dict[int, list[dict[str, Any]]] = {}
+    for row in session.scalars(
+        select(RegistrationSession).where(RegistrationSession.event_id == event_id).order_by(RegistrationSession.id)
+    ):
+        found.setdefault(row.registration_id, []).append(
+            {
+                "key": row.session_key,
+                "status": row.status,
+                "waitlist_position": places.get(row.id),
+                "attended": row.attended,
+            }
+        )
+    return found
+
+
+def check_in(session: Session, registration_id: int, key: str, attended: bool) -> None:
+    row = session.scalar(
+        select(RegistrationSession).where(
+            RegistrationSession.registration_id == registration_id, RegistrationSession.session_key == key
+        )
+    )
+    if row is None or row.status != CONFIRMED:
+        raise ValidationFailed({"session": ["This person holds no seat in that session."]})
+    row.attended = attended
