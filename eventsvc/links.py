@@ -37,6 +37,9 @@ class Links:
     def console_setup(self, secret: str) -> str:
         return f"{self.base}/admin/password/{secret}"
 
+    def feedback(self, token: str) -> str:
+        return f"{self.base}/f/{token}"
+
     def interest_confirm(self, token: str) -> str:
         return f"{self.base}/interest/{token}"
 

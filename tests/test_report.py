@@ -17,12 +17,30 @@ from tests.helpers import ADMIN, create_event, register, registrations
 ROLES = ["Bürgermeister/in", "Amtsleiter/in", "Standesbeamte"]
 ORGS = {
     "organizations": [
-        {"key": "14612000", "name": "Dresden", "kind": "stadt", "region": "Dresden", "member": True,
-         "email_domains": ["dresden.de"]},
-        {"key": "14713000", "name": "Leipzig", "kind": "stadt", "region": "Leipzig", "member": True,
-         "email_domains": ["leipzig.de"]},
-        {"key": "14625000", "name": "Landkreis Bautzen", "kind": "landkreis", "region": "Bautzen", "member": True,
-         "email_domains": ["lra-bautzen.de"]},
+        {
+            "key": "14612000",
+            "name": "Dresden",
+            "kind": "stadt",
+            "region": "Dresden",
+            "member": True,
+            "email_domains": ["dresden.de"],
+        },
+        {
+            "key": "14713000",
+            "name": "Leipzig",
+            "kind": "stadt",
+            "region": "Leipzig",
+            "member": True,
+            "email_domains": ["leipzig.de"],
+        },
+        {
+            "key": "14625000",
+            "name": "Landkreis Bautzen",
+            "kind": "landkreis",
+            "region": "Bautzen",
+            "member": True,
+            "email_domains": ["lra-bautzen.de"],
+        },
     ]
 }
 
@@ -63,9 +81,18 @@ def constructed(client):
 def test_every_count_of_a_constructed_event(client):
     event = constructed(client)
     figures = report(client, event["id"]).get_json()
-    assert {name: figures[name] for name in (
-        "registered", "confirmed", "attended", "no_shows", "cancelled", "waitlisted_ever", "organizations_attended"
-    )} == {
+    assert {
+        name: figures[name]
+        for name in (
+            "registered",
+            "confirmed",
+            "attended",
+            "no_shows",
+            "cancelled",
+            "waitlisted_ever",
+            "organizations_attended",
+        )
+    } == {
         "registered": 7,
         "confirmed": 4,
         "attended": 3,
@@ -126,7 +153,7 @@ def test_roles_are_a_choice_when_the_event_names_them(client):
     assert refused.status_code == 422 and "role" in refused.get_json()["errors"]
     assert register(client, event["id"], "y@example.org", role="Amtsleiter/in").status_code == 201
     page = client.get(f"/events/{event['id']}").data.decode()
-    assert '<select' in page and "Amtsleiter/in" in page
+    assert "<select" in page and "Amtsleiter/in" in page
     free = create_event(client)
     assert register(client, free["id"], "z@example.org", role="Hausmeister").status_code == 201
 
@@ -144,8 +171,12 @@ def test_the_csv_has_every_table(client):
 
 def test_the_series_report_and_counts_past_retention(app, client, clock):
     first = constructed(client)
-    later = create_event(client, series="standesamt", starts_at=(T0 + timedelta(days=60)).isoformat(),
-                         ends_at=(T0 + timedelta(days=60, hours=6)).isoformat())
+    later = create_event(
+        client,
+        series="standesamt",
+        starts_at=(T0 + timedelta(days=60)).isoformat(),
+        ends_at=(T0 + timedelta(days=60, hours=6)).isoformat(),
+    )
     register(client, later["id"], "n@example.org")
     create_event(client, series="standesamt", status="draft")
     found = client.get("/api/v1/admin/series/standesamt/report", headers=ADMIN).get_json()

@@ -21,13 +21,30 @@ START = T0 + timedelta(days=30)
 def sessions(**capacity):
     afternoon = START + timedelta(hours=4)
     return [
-        {"key": "standesamt", "title": "AG Standesamt", "starts_at": iso(afternoon),
-         "ends_at": iso(afternoon + timedelta(hours=2)), "capacity": capacity.get("standesamt", 1),
-         "location": "Raum 1"},
-        {"key": "bauhof", "title": "AG Bauhof", "starts_at": iso(afternoon),
-         "ends_at": iso(afternoon + timedelta(hours=2)), "capacity": capacity.get("bauhof", 5), "location": "Raum 2"},
-        {"key": "it", "title": "Forum IT", "starts_at": iso(afternoon + timedelta(hours=2)),
-         "ends_at": iso(afternoon + timedelta(hours=3)), "capacity": capacity.get("it", 5), "location": None},
+        {
+            "key": "standesamt",
+            "title": "AG Standesamt",
+            "starts_at": iso(afternoon),
+            "ends_at": iso(afternoon + timedelta(hours=2)),
+            "capacity": capacity.get("standesamt", 1),
+            "location": "Raum 1",
+        },
+        {
+            "key": "bauhof",
+            "title": "AG Bauhof",
+            "starts_at": iso(afternoon),
+            "ends_at": iso(afternoon + timedelta(hours=2)),
+            "capacity": capacity.get("bauhof", 5),
+            "location": "Raum 2",
+        },
+        {
+            "key": "it",
+            "title": "Forum IT",
+            "starts_at": iso(afternoon + timedelta(hours=2)),
+            "ends_at": iso(afternoon + timedelta(hours=3)),
+            "capacity": capacity.get("it", 5),
+            "location": None,
+        },
     ]
 
 
@@ -38,15 +55,19 @@ def choices(response) -> dict:
 def test_sessions_on_the_event_and_their_rules(client):
     event = create_event(client, sessions=sessions())
     assert [(s["key"], s["seats_taken"], s["waitlist_length"]) for s in event["sessions"]] == [
-        ("standesamt", 0, 0), ("bauhof", 0, 0), ("it", 0, 0)
+        ("standesamt", 0, 0),
+        ("bauhof", 0, 0),
+        ("it", 0, 0),
     ]
     outside = sessions()
     outside[0]["ends_at"] = iso(START + timedelta(days=1))
     refused = client.post("/api/v1/admin/events", json={**event_payload(), "sessions": outside}, headers=ADMIN)
     assert refused.status_code == 422 and "sessions.0" in refused.get_json()["errors"]
     twice = sessions() + [sessions()[0]]
-    assert client.post("/api/v1/admin/events", json={**event_payload(), "sessions": twice},
-                       headers=ADMIN).status_code == 422
+    assert (
+        client.post("/api/v1/admin/events", json={**event_payload(), "sessions": twice}, headers=ADMIN).status_code
+        == 422
+    )
 
 
 def event_payload():
@@ -68,7 +89,9 @@ def test_choosing_overlaps_unknown_keys_and_seats_with_waitlists(client):
     assert choices(second) == {"standesamt": ("waitlisted", 1)}
     shown = client.get(f"/api/v1/events/{event['id']}").get_json()
     assert [(s["key"], s["seats_taken"], s["waitlist_length"]) for s in shown["sessions"]] == [
-        ("standesamt", 1, 1), ("bauhof", 0, 0), ("it", 1, 0)
+        ("standesamt", 1, 1),
+        ("bauhof", 0, 0),
+        ("it", 1, 0),
     ]
     # Leaving a session passes its seat on at once, with a session-promoted email.
     changed = client.put(f"/api/v1/registrations/{first.get_json()['token']}/sessions", json={"sessions": ["it"]})
@@ -77,7 +100,9 @@ def test_choosing_overlaps_unknown_keys_and_seats_with_waitlists(client):
     assert choices(own) == {"standesamt": ("confirmed", None)}
     history = client.get(f"/api/v1/admin/registrations/{first.get_json()['id']}/history", headers=ADMIN).get_json()
     assert history[-1]["reason"] == "sessions_changed" and history[-1]["by"] == "participant"
-    bad = client.put(f"/api/v1/registrations/{first.get_json()['token']}/sessions", json={"sessions": ["bauhof", "standesamt"]})
+    bad = client.put(
+        f"/api/v1/registrations/{first.get_json()['token']}/sessions", json={"sessions": ["bauhof", "standesamt"]}
+    )
     assert bad.status_code == 422
 
 
@@ -129,21 +154,30 @@ def test_session_promoted_email_and_a_substitute_takes_the_sessions(mail_app, sm
 
 
 def test_the_list_csv_checkin_sheet_report_and_certificate_per_session(client, clock):
-    event = create_event(client, capacity=5, sessions=sessions(standesamt=1),
-                         certificate={"hours": 6, "signer": "Dr. Beispiel", "topics": []})
+    event = create_event(
+        client,
+        capacity=5,
+        sessions=sessions(standesamt=1),
+        certificate={"hours": 6, "signer": "Dr. Beispiel", "topics": []},
+    )
     a = register(client, event["id"], "a@example.org", name="Anna Amsel", sessions=["standesamt"]).get_json()
     register(client, event["id"], "b@example.org", name="Bert Brot", sessions=["standesamt", "it"])
     register(client, event["id"], "c@example.org", name="Cora Cello")
     listed = client.get(f"/api/v1/admin/events/{event['id']}/registrations?session=standesamt", headers=ADMIN)
     assert [row["email"] for row in listed.get_json()] == ["a@example.org", "b@example.org"]
-    assert client.get(f"/api/v1/admin/events/{event['id']}/registrations?session=nope", headers=ADMIN).status_code == 422
+    assert (
+        client.get(f"/api/v1/admin/events/{event['id']}/registrations?session=nope", headers=ADMIN).status_code == 422
+    )
     text = client.get(f"/api/v1/admin/events/{event['id']}/registrations?format=csv", headers=ADMIN).data.decode()
     rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     assert [(r["session.standesamt"], r["session.it"]) for r in rows] == [
-        ("confirmed", ""), ("waitlisted", "confirmed"), ("", "")
+        ("confirmed", ""),
+        ("waitlisted", "confirmed"),
+        ("", ""),
     ]
-    checked = client.post(f"/api/v1/admin/registrations/{a['id']}/checkin", json={"session": "standesamt"},
-                          headers=ADMIN)
+    checked = client.post(
+        f"/api/v1/admin/registrations/{a['id']}/checkin", json={"session": "standesamt"}, headers=ADMIN
+    )
     assert checked.status_code == 200 and checked.get_json()["attended"] is True
     no_seat = client.post(f"/api/v1/admin/registrations/{a['id']}/checkin", json={"session": "it"}, headers=ADMIN)
     assert no_seat.status_code == 422
@@ -186,3 +220,30 @@ def test_a_rush_on_one_session_never_overfills_it(app):
     shown = client.get(f"/api/v1/events/{event['id']}").get_json()
     standesamt = next(s for s in shown["sessions"] if s["key"] == "standesamt")
     assert (standesamt["seats_taken"], standesamt["waitlist_length"]) == (3, 5)
+
+
+def test_the_form_and_the_manage_page_choose_and_change_sessions(client):
+    event = create_event(client, capacity=5, sessions=sessions(standesamt=1))
+    page = client.get(f"/events/{event['id']}").data.decode()
+    assert 'name="sessions" value="standesamt"' in page and "Raum 1" in page and "1 Platz frei" in page
+    form = {"name": "Ada", "email": "ada@example.org", "consent": "y", "sessions": ["standesamt", "bauhof"]}
+    refused = client.post(f"/events/{event['id']}", data=form)
+    assert refused.status_code == 422 and 'id="sessions-error"' in refused.data.decode()
+    form["sessions"] = ["standesamt", "it"]
+    made = client.post(f"/events/{event['id']}", data=form)
+    assert made.status_code == 303
+    token = made.headers["Location"].split("/r/")[1].split("?")[0]
+    manage = client.get(f"/r/{token}").data.decode()
+    assert "AG Standesamt" in manage and f"/r/{token}/sessions" in manage
+    # Giving up a held seat asks once more; nothing changes until it is confirmed.
+    asked = client.post(f"/r/{token}/sessions", data={"sessions": ["it"]})
+    assert (
+        asked.status_code == 200
+        and "AG Standesamt" in asked.data.decode()
+        and 'name="confirmed"' in asked.data.decode()
+    )
+    assert choices(client.get(f"/api/v1/registrations/{token}"))["standesamt"] == ("confirmed", None)
+    done = client.post(f"/r/{token}/sessions", data={"sessions": ["it"], "confirmed": "1"})
+    assert done.status_code == 303
+    assert choices(client.get(f"/api/v1/registrations/{token}")) == {"it": ("confirmed", None)}
+    assert "standesamt" not in choices(client.get(f"/api/v1/registrations/{token}"))

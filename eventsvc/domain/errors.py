@@ -71,3 +71,11 @@ class Unavailable(DomainError):
     """Something this installation lacks (a system library, say); not the caller's fault."""
 
     code = "unavailable"
+
+
+class AlreadyAnswered(DomainError):
+    code = "already_answered"
+
+
+class FeedbackClosed(DomainError):
+    code = "feedback_closed"

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import contingents, interest, outbox, questions, sessions
+from eventsvc.domain import contingents, feedback, interest, outbox, questions, sessions
 from eventsvc.domain.errors import InvalidState, NotFound, ValidationFailed
 from eventsvc.domain.locking import lock_event
 from eventsvc.domain.models import Event, Registration, RegistrationSession
@@ -63,6 +63,7 @@ def create_event(
     values["reminder_offsets"] = sorted(set(values["reminder_offsets"]), reverse=True)
     values["questions"] = questions.normalised(values.get("questions") or [])
     values["sessions"] = sessions.normalised(values.get("sessions") or [], values["starts_at"], values["ends_at"])
+    values["feedback"] = feedback.normalised(values.get("feedback"))
     event = Event(
         slug=f"{slugify(values['title'])}-{secrets.token_hex(3)}",
         uid=f"{uuid.uuid4()}@eventsvc",
@@ -94,6 +95,8 @@ def update_event(session: Session, event_id: int, changes: dict[str, Any], now: 
         )
         _check_sessions_kept(session, event, new_sessions)
         changes = changes | {"sessions": new_sessions}
+    if "feedback" in changes:
+        changes = changes | {"feedback": feedback.normalised(changes["feedback"])}
     if "questions" in changes:
         new_questions = questions.normalised(changes["questions"] or [])
         questions.check_change(event.questions or [], new_questions, _answered_keys(session, event.id))
@@ -186,6 +189,7 @@ COPIED_FIELDS = (
     "roles",
     "series",
     "sessions",
+    "feedback",
 )
 
 

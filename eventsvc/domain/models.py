@@ -20,6 +20,7 @@ __all__ = [
     "Erasure",
     "Event",
     "EventStatus",
+    "FeedbackAnswer",
     "InterestEntry",
     "Organization",
     "OrganizationDomain",
@@ -107,6 +108,8 @@ class Event(Model):
     # Working groups and forums with their own seats (sessions.py): key, title, times (ISO
     # 8601, UTC), capacity, location.
     sessions: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
+    # {"questions", "send_after", "remind_after", "closes_after"} (feedback.py; seconds after ends_at).
+    feedback: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
     # The report's counts (report.py), kept when the personal data is removed.
     report_snapshot: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
 
@@ -190,6 +193,12 @@ class Registration(Model):
     registered_actor: Mapped[Optional[str]] = mapped_column(String(100))
     attended: Mapped[bool] = mapped_column(Boolean, default=False)
     checked_in_at: Mapped[Optional[datetime]]
+    # The feedback invitation (feedback.py): its own link's secret, when it was sent, when a
+    # reminder went, and when it was answered (the answer itself is stored apart).
+    feedback_token: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    feedback_invited_at: Mapped[Optional[datetime]]
+    feedback_reminded_at: Mapped[Optional[datetime]]
+    feedback_answered_at: Mapped[Optional[datetime]]
 
     event: Mapped[Event] = relationship(back_populates="registrations", lazy="joined")
     # Whether the address is undeliverable now (bounces.py): read with the registration, so
@@ -431,3 +440,14 @@ class InterestEntry(Model):
     privacy_url: Mapped[Optional[str]] = mapped_column(String(500))
     # When the last interest-confirm email was queued (at most one a day).
     confirm_sent_at: Mapped[Optional[datetime]]
+
+
+class FeedbackAnswer(Model):
+    """One person's feedback on an event, kept apart from who gave it (feedback.py): the
+    event and the answers, nothing else."""
+
+    __tablename__ = "feedback_answers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -236,6 +236,7 @@ _ANONYMISE_REGISTRATION = (
         token=bindparam("token"),
         feed_token=bindparam("feed_token"),
         registered_actor=None,
+        feedback_token=None,
         anonymised_at=bindparam("now"),
     )
 )

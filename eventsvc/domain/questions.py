@@ -24,6 +24,9 @@ from typing import Any, Optional
 from eventsvc.domain.errors import ValidationFailed
 
 TYPES = ("text", "choice", "multi", "boolean")
+# Feedback questions may also ask for a rating: an integer from 1 to 5.
+RATING = "rating"
+FEEDBACK_TYPES = (*TYPES, RATING)
 KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
 MAX_QUESTIONS = 30
 MAX_OPTIONS = 30
@@ -32,16 +35,17 @@ MAX_LABEL = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def normalised(questions: Any) -> list[dict[str, Any]]:
-    """An event's question list, checked; 422 errors name `questions` or `questions.<n>`."""
+def normalised(questions: Any, types: tuple[str, ...] = TYPES, field_name: str = "questions") -> list[dict[str, Any]]:
+    """An event's question list, checked; 422 errors name `questions` or `questions.<n>`
+    (or `field_name`, for the feedback's questions)."""
     if not isinstance(questions, list) or len(questions) > MAX_QUESTIONS:
-        raise ValidationFailed({"questions": [f"Must be a list of at most {MAX_QUESTIONS} questions."]})
+        raise ValidationFailed({field_name: [f"Must be a list of at most {MAX_QUESTIONS} questions."]})
     errors: dict[str, list[str]] = {}
     seen: set[str] = set()
     result = []
     for number, question in enumerate(questions):
-        field = f"questions.{number}"
-        problems = _question_problems(question, seen)
+        field = f"{field_name}.{number}"
+        problems = _question_problems(question, seen, types)
         if problems:
             errors[field] = problems
             continue
@@ -61,7 +65,7 @@ def normalised(questions: Any) -> list[dict[str, Any]]:
     return result
 
 
-def _question_problems(question: Any, seen: set[str]) -> list[str]:
+def _question_problems(question: Any, seen: set[str], types: tuple[str, ...]) -> list[str]:
     if not isinstance(question, dict):
         return ["Must be an object."]
     unknown = set(question) - {"key", "label", "type", "required", "options", "sensitive"}
@@ -74,8 +78,8 @@ def _question_problems(question: Any, seen: set[str]) -> list[str]:
         return [f"key: {key!r} is used twice."]
     if not _is_label(question.get("label")):
         return ['label: a text, or {"de": …, "en": …}, of 1 to 300 characters without control characters.']
-    if question.get("type") not in TYPES:
-        return [f"type: one of {', '.join(TYPES)}."]
+    if question.get("type") not in types:
+        return [f"type: one of {', '.join(types)}."]
     for flag in ("required", "sensitive"):
         if flag in question and not isinstance(question[flag], bool):
             return [f"{flag}: true or false."]
@@ -174,6 +178,9 @@ def _answer_problem(question: dict[str, Any], value: Any) -> Optional[str]:
         return "Must not contain control characters." if _CONTROL.search(value) else None
     if kind == "boolean":
         return None if isinstance(value, bool) else "Must be true or false."
+    if kind == RATING:
+        fits = isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 5
+        return None if fits else "Must be a whole number from 1 to 5."
     if kind == "choice":
         return None if isinstance(value, str) and value in options else "Must be one of the options."
     fits = isinstance(value, list) and all(isinstance(v, str) and v in options for v in value)

@@ -31,6 +31,8 @@ DOMAIN_STATUS = {
     domain_errors.RateLimited: 429,
     domain_errors.OfferExpired: 409,
     domain_errors.EventStarted: 409,
+    domain_errors.AlreadyAnswered: 409,
+    domain_errors.FeedbackClosed: 409,
     domain_errors.Unavailable: 503,
 }
 

@@ -171,6 +171,21 @@ class SessionsChoiceInSchema(ma.Schema):
     )
 
 
+class FeedbackQuestionSchema(QuestionSchema):
+    """A feedback question: the registration types, and a rating from 1 to 5."""
+
+    type = fields.String(required=True, validate=validate.OneOf(["text", "choice", "multi", "boolean", "rating"]))
+
+
+class FeedbackSettingsSchema(ma.Schema):
+    questions = fields.List(
+        fields.Nested(FeedbackQuestionSchema), required=True, validate=validate.Length(min=1, max=30)
+    )
+    send_after = Duration(load_default=2 * 3600, metadata={"description": "after ends_at; default PT2H"})
+    remind_after = Duration(load_default=7 * 86400, metadata={"description": "after ends_at; default P7D"})
+    closes_after = Duration(load_default=21 * 86400, metadata={"description": "after ends_at; default P21D"})
+
+
 class CertificateSchema(ma.Schema):
     """What an event's certificates of attendance say beyond the event itself."""
 
@@ -253,6 +268,9 @@ class EventInSchema(ma.Schema):
         validate=validate.Length(max=40),
         metadata={"description": "working groups and forums with their own seats and waitlists"},
     )
+    feedback = fields.Nested(
+        FeedbackSettingsSchema, allow_none=True, metadata={"description": "feedback asked of those who came"}
+    )
 
 
 class EventPatchSchema(EventInSchema):
@@ -304,6 +322,7 @@ class EventOutSchema(ma.Schema):
     roles = fields.List(fields.String(), allow_none=True)
     series = fields.String(allow_none=True)
     sessions = fields.List(fields.Nested(SessionOutSchema))
+    feedback = fields.Nested(FeedbackSettingsSchema, allow_none=True)
     url = fields.String()
     ics_url = fields.String()
 
@@ -735,3 +754,28 @@ class SeriesReportSchema(ma.Schema):
 
 class SheetQuerySchema(ma.Schema):
     session = fields.String(validate=validate.Length(min=1, max=40), metadata={"description": "a session's sheet"})
+
+
+class FeedbackInSchema(ma.Schema):
+    answers = fields.Dict(
+        keys=fields.String(validate=validate.Length(max=40)), values=fields.Raw(allow_none=True), required=True
+    )
+
+
+class FeedbackStoredSchema(ma.Schema):
+    status = fields.String(metadata={"description": "`answered`"})
+
+
+class FeedbackQuestionResultSchema(ma.Schema):
+    key = fields.String()
+    label = fields.Raw()
+    type = fields.String()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    average = fields.Float(allow_none=True)
+    texts = fields.List(fields.String())
+
+
+class FeedbackResultsSchema(ma.Schema):
+    invited = fields.Integer()
+    answered = fields.Integer()
+    questions = fields.List(fields.Nested(FeedbackQuestionResultSchema))

@@ -36,7 +36,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import certificates, invites, messages, outbox, policies
+from eventsvc.domain import certificates, feedback, invites, messages, outbox, policies
 from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, InterestEntry, OrganizerMessage, Registration
@@ -49,7 +49,14 @@ from eventsvc.mail.addresses import address_header
 
 # Kinds that only make sense while the person holds a seat. Confirmations and the like are
 # sent even if the person cancelled meanwhile: they tell what happened, in order.
-NEEDS_SEAT = {outbox.REMINDER, outbox.EVENT_UPDATED, outbox.DOCUMENTATION, outbox.RECONFIRM}
+NEEDS_SEAT = {
+    outbox.REMINDER,
+    outbox.EVENT_UPDATED,
+    outbox.DOCUMENTATION,
+    outbox.RECONFIRM,
+    outbox.FEEDBACK,
+    outbox.FEEDBACK_REMINDER,
+}
 _LINE_BREAKS = re.compile(r"[\r\n\x00-\x1f\x7f]+")
 
 
@@ -318,6 +325,10 @@ def _check_still_due(message: Claimed, registration: Registration, event: Event,
         raise Skip(f"{message.kind} to someone who is {status}")
     if message.kind == outbox.MESSAGE and status == CANCELLED and not message.params.get("test"):
         raise Skip("a message to someone who has cancelled since")
+    if message.kind in (outbox.FEEDBACK, outbox.FEEDBACK_REMINDER) and (
+        not registration.feedback_token or registration.feedback_answered_at is not None
+    ):
+        raise Skip("feedback already given, or its invitation is gone")
     if message.kind == outbox.OFFER and status != OFFERED:
         raise Skip(f"an offer to someone who is {status}")
     if message.kind in (outbox.REMINDER, outbox.EVENT_UPDATED) and event.status != EventStatus.PUBLISHED.value:
@@ -384,6 +395,9 @@ def _context(session, message, registration, event, settings, language, now) -> 
         "organizer_name": event.organizer_name,
         "organizer_email": event.organizer_email,
         "sessions": _sessions_listed(session, message.kind, registration, event, language),
+        "feedback_url": links.feedback(registration.feedback_token) if registration.feedback_token else "",
+        "feedback_follows": bool(event.feedback) and registration.attended,
+        "feedback_closes": moment_text(feedback.closes_at(event), event.timezone, language) if event.feedback else "",
         "session": _promoted_session(message, event, language),
     }
 

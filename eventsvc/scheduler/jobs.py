@@ -9,7 +9,7 @@ from typing import Optional
 from flask import Flask
 
 from eventsvc.db import db, unit_of_work
-from eventsvc.domain import bounces, interest, retention, waitlist
+from eventsvc.domain import bounces, feedback, interest, retention, waitlist
 from eventsvc.domain.documents import deliver_due_documentation
 from eventsvc.domain.reminders import queue_due_reminders
 from eventsvc.mail.dispatch import Sender, send_due, sender_session
@@ -43,6 +43,8 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
             with unit_of_work() as session:
                 notices = retention.queue_notices(session, moment)
             with unit_of_work() as session:
+                feedback_emails = feedback.send_due(session, moment)
+            with unit_of_work() as session:
                 bounce_reports = bounces.queue_daily_reports(session, moment)
             with unit_of_work() as session:
                 interest_removed = interest.remove_stale(session, moment, app.config["INTEREST_RETENTION_SECONDS"])
@@ -61,6 +63,7 @@ def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
             "reconfirm_asked": asked,
             "released": released,
             "retention_notices": notices,
+            "feedback_emails": feedback_emails,
             "bounce_reports": bounce_reports,
             "interest_entries_removed": interest_removed,
             "sensitive_answers_looked_at": sensitive,

@@ -1,5 +1,5 @@
 """member organizations and contingents, roles and series, undeliverable addresses, the
-series' interest lists, sessions of an event, the report's counts
+series' interest lists, sessions of an event, the report's counts, feedback
 
 Revision ID: 0005
 Revises: 0004
@@ -73,6 +73,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_interest_entries_email_normalized'), ['email_normalized'],
                               unique=False)
     op.create_table(
+        'feedback_answers',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('event_id', sa.Integer(), nullable=False),
+        sa.Column('answers', sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_feedback_answers_event_id_events'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_feedback_answers')),
+    )
+    with op.batch_alter_table('feedback_answers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_feedback_answers_event_id'), ['event_id'], unique=False)
+    op.create_table(
         'registration_sessions',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('registration_id', sa.Integer(), nullable=False),
@@ -104,11 +115,17 @@ def upgrade():
         batch_op.add_column(sa.Column('series_announced_at', TIME, nullable=True))
         batch_op.add_column(sa.Column('report_snapshot', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('sessions', sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column('feedback', sa.JSON(), nullable=True))
         batch_op.create_index(batch_op.f('ix_events_series'), ['series'], unique=False)
     with op.batch_alter_table('registrations', schema=None) as batch_op:
         batch_op.add_column(sa.Column('organization_key', sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column('waitlist_reason', sa.String(length=24), nullable=True))
         batch_op.create_index(batch_op.f('ix_registrations_organization_key'), ['organization_key'], unique=False)
+        batch_op.add_column(sa.Column('feedback_token', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('feedback_invited_at', TIME, nullable=True))
+        batch_op.add_column(sa.Column('feedback_reminded_at', TIME, nullable=True))
+        batch_op.add_column(sa.Column('feedback_answered_at', TIME, nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_registrations_feedback_token'), ['feedback_token'])
     with op.batch_alter_table('outbox_messages', schema=None) as batch_op:
         batch_op.alter_column('event_id', existing_type=sa.Integer(), nullable=True)
         batch_op.add_column(sa.Column('interest_entry_id', sa.Integer(), nullable=True))
@@ -136,15 +153,19 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_outbox_messages_interest_entry_id'))
         batch_op.drop_column('interest_entry_id')
     with op.batch_alter_table('registrations', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_registrations_feedback_token'), type_='unique')
+        for column in ('feedback_answered_at', 'feedback_reminded_at', 'feedback_invited_at', 'feedback_token'):
+            batch_op.drop_column(column)
         batch_op.drop_index(batch_op.f('ix_registrations_organization_key'))
         batch_op.drop_column('waitlist_reason')
         batch_op.drop_column('organization_key')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_series'))
-        for column in ('sessions', 'report_snapshot', 'series_announced_at', 'series', 'roles', 'windows_applied_at', 'contingents_release_at',
+        for column in ('feedback', 'sessions', 'report_snapshot', 'series_announced_at', 'series', 'roles', 'windows_applied_at', 'contingents_release_at',
                        'members_first_until', 'organization_limit'):
             batch_op.drop_column(column)
     op.drop_table('registration_sessions')
+    op.drop_table('feedback_answers')
     op.drop_table('interest_entries')
     op.drop_table('undeliverable_addresses')
     op.drop_table('organization_domains')

@@ -16,6 +16,7 @@ from eventsvc.edges.api import (  # noqa: F401
     certificates,
     documents,
     events,
+    feedback,
     messages,
     organizations,
     outbox,

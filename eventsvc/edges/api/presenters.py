@@ -97,6 +97,7 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime, next_registrat
         "contingents_release_at": local(event.contingents_release_at, tz),
         "roles": event.roles,
         "series": event.series,
+        "feedback": event.feedback,
         "url": links().event(event.id),
         "ics_url": links().event_ics(event.id),
     }

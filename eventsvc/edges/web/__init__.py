@@ -10,7 +10,8 @@ from flask import Flask, request, session
 from flask_babel import Babel, refresh
 
 from eventsvc.domain.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
-from eventsvc.edges.web import interest as interest_pages  # noqa: F401  (its routes join `pages`)
+from eventsvc.edges.web import feedback as feedback_pages  # noqa: F401  (its routes join `pages`)
+from eventsvc.edges.web import interest as interest_pages  # noqa: F401
 from eventsvc.edges.web.views import pages, render_error
 from eventsvc.extensions import csrf
 

@@ -24,6 +24,9 @@ class RegistrationForm(FlaskForm):
         self.answer_errors: dict[str, str] = {}
         # Colleagues added with 'Weitere Person anmelden': their fields and errors.
         self.colleagues: list[dict] = []
+        # The sessions ticked, and what is wrong with the choice.
+        self.sessions_chosen: list[str] = []
+        self.sessions_error: str | None = None
 
 
 class ConfirmForm(FlaskForm):

@@ -17,6 +17,7 @@ from eventsvc.domain import certificates, organizations, policies, questions, wa
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
+from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.errors import (
     AlreadyRegistered,
     EventFull,
@@ -30,7 +31,7 @@ from eventsvc.domain.errors import (
 from eventsvc.domain.rules import is_registration_open, occupancy, waitlist_position
 from eventsvc.domain.statuses import EventStatus, RegistrationStatus
 from eventsvc.domain.vocabulary import LANGUAGES, NextRegistration
-from eventsvc.edges.api.presenters import seat_offer
+from eventsvc.edges.api.presenters import seat_offer, sessions_of
 from eventsvc.edges.common import links, now
 from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
@@ -145,6 +146,7 @@ def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
             closed=closed,
             phase=policies.phase(event, moment),
             organization_names=[] if closed else organizations.names_for_form(db_session),
+            session_offers=session_offers(db_session, event),
         ), status
 
 
@@ -179,10 +181,12 @@ def register(event_id: int):
             abort(404)
     form.answers = _answers_from(request.form, asked)
     form.colleagues = _colleagues_from(request.form)
+    form.sessions_chosen = request.form.getlist("sessions")
     if request.form.get("action") == "add_person":
         form.colleagues = [*form.colleagues[: MAX_COLLEAGUES - 1], _empty_colleague(focus=True)]
         return _event_page(event_id, form, 200)
     people = [_payload(form.name.data, form.email.data, form.organization.data, form.role.data, form)]
+    people[0]["sessions"] = form.sessions_chosen
     people += [
         _payload(c["name"], c["email"], c["organization"], c["role"], form)
         for c in form.colleagues
@@ -314,6 +318,9 @@ def _field_messages() -> dict:
 def _attach_errors(form: RegistrationForm, messages: dict) -> None:
     explained = _field_messages()
     for name in messages:
+        if name == "sessions":
+            form.sessions_error = _("Bitte wählen Sie keine zwei Angebote, die zur selben Zeit stattfinden.")
+            continue
         if name.startswith("answers."):
             form.answer_errors[name.removeprefix("answers.")] = _("Bitte beantworten Sie diese Frage vollständig.")
             continue
@@ -337,6 +344,73 @@ def _answers_from(submitted, asked: list[dict]) -> dict:
         elif (submitted.get(name) or "").strip():
             answers[question["key"]] = submitted.get(name)
     return answers
+
+
+def session_offers(db_session, event) -> list[dict]:
+    """The event's sessions as the form shows them: with times in words and their seats."""
+    language = str(get_locale())
+    return [
+        item | {"when": event_when(item["starts_at"], item["ends_at"], event.timezone, language)}
+        for item in sessions_of(db_session, event)
+    ]
+
+
+def _own_sessions(db_session, registration) -> list[dict]:
+    offers = {item["key"]: item for item in session_offers(db_session, registration.event)}
+    return [
+        offers[choice["key"]] | {"status": choice["status"], "position": choice["waitlist_position"]}
+        for choice in event_sessions.choices_of(db_session, registration.id)
+        if choice["key"] in offers
+    ]
+
+
+@pages.route("/r/<token>/sessions", methods=["GET", "POST"])
+def change_sessions(token: str):
+    """Change one's sessions; giving up a held seat asks once more first."""
+    form = ConfirmForm()
+    with unit_of_work(writes=False) as db_session:
+        registration = _load_registration(db_session, token)
+        event = registration.event
+        if not policies.participant_actions(registration, event, now()).change_sessions:
+            return redirect(url_for("pages.manage", token=token, late=1), code=303)
+        own = _own_sessions(db_session, registration)
+        offers = session_offers(db_session, event)
+    chosen = [c["key"] for c in own]
+    giving_up: list[str] = []
+    error = None
+    status = 200
+    if request.method == "POST" and form.validate_on_submit():
+        chosen = request.form.getlist("sessions")
+        giving_up = [c["title"] for c in own if c["status"] == "confirmed" and c["key"] not in chosen]
+        if not giving_up or request.form.get("confirmed") == "1":
+            try:
+                with unit_of_work() as db_session:
+                    registration_service.change_sessions(
+                        db_session, registration_service.get_by_token(db_session, token), chosen, now()
+                    )
+            except ValidationFailed:
+                error, giving_up, status = (
+                    _("Bitte wählen Sie keine zwei Angebote, die zur selben Zeit stattfinden."),
+                    [],
+                    422,
+                )
+            except InvalidState:
+                return redirect(url_for("pages.manage", token=token, late=1), code=303)
+            else:
+                return redirect(url_for("pages.manage", token=token), code=303)
+    with unit_of_work(writes=False) as db_session:
+        registration = _load_registration(db_session, token)
+        html = render_template(
+            "sessions.html",
+            registration=registration,
+            event=registration.event,
+            offers=offers,
+            chosen=chosen,
+            giving_up=giving_up,
+            error=error,
+            form=form,
+        )
+    return html, status
 
 
 def _load_registration(db_session, token: str):
@@ -371,6 +445,7 @@ def manage(token: str):
             if registration.offer_expires_at
             else "",
             statuses=RegistrationStatus,
+            sessions=_own_sessions(db_session, registration),
             certificate=certificates.is_issued(registration.event, registration, now()),
         )
 
