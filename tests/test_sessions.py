@@ -63,7 +63,7 @@ def test_sessions_on_the_event_and_their_rules(client):
     outside[0]["ends_at"] = iso(START + timedelta(days=1))
     refused = client.post("/api/v1/admin/events", json={**event_payload(), "sessions": outside}, headers=ADMIN)
     assert refused.status_code == 422 and "sessions.0" in refused.get_json()["errors"]
-    twice = sessions() + [sessions()[0]]
+    twice = [*sessions(), sessions()[0]]
     assert (
         client.post("/api/v1/admin/events", json={**event_payload(), "sessions": twice}, headers=ADMIN).status_code
         == 422
