@@ -28,6 +28,7 @@ npm install --prefix tests/browser --no-audit --no-fund --no-package-lock --logl
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 
 # A private PostgreSQL cluster under a temporary folder, on a free port, stopped on exit.
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)

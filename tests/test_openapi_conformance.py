@@ -23,7 +23,9 @@ EXAMPLES = int(os.environ.get("EVENTSVC_SCHEMATHESIS_EXAMPLES", "12"))
 # 1970 to 2200) and questions (unique keys, options where a type needs them), what an
 # uploaded file is (judged by its content, not its name), answers, which must fit the
 # questions of the event at hand, a message's documents, which must be the event's own, and
-# an organizations import, whose CSV header and rows are checked as a whole.
+# an organizations import, whose CSV header and rows are checked as a whole, and a session's
+# check-in, which needs a seat in that session; feedback answers, which must fit the event's
+# feedback questions, and a choice of sessions, which must exist and not overlap.
 # Every other check still runs on these operations.
 CROSS_FIELD_RULES = {
     "POST /api/v1/admin/events",
@@ -35,6 +37,9 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/admin/events/{event_id}/messages",
     "POST /api/v1/admin/events/{event_id}/messages/preview",
     "PUT /api/v1/admin/organizations",
+    "POST /api/v1/admin/registrations/{registration_id}/checkin",
+    "POST /api/v1/feedback/{token}",
+    "PUT /api/v1/registrations/{token}/sessions",
 }
 
 

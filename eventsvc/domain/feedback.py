@@ -88,7 +88,7 @@ def send_due(session: Session, now: datetime, budget: int = ROWS_PER_TICK) -> in
         )
     )
     for event in list(events):
-        if done >= budget or now >= closes_at(event):
+        if not event.feedback or done >= budget or now >= closes_at(event):
             continue
         if _moment(event, "send_after") <= now:
             done += _invite(session, event, now, budget - done)

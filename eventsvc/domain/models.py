@@ -109,7 +109,7 @@ class Event(Model):
     # 8601, UTC), capacity, location.
     sessions: Mapped[Optional[list[dict[str, Any]]]] = mapped_column(JSON)
     # {"questions", "send_after", "remind_after", "closes_after"} (feedback.py; seconds after ends_at).
-    feedback: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    feedback: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON(none_as_null=True))
     # The report's counts (report.py), kept when the personal data is removed.
     report_snapshot: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
 

@@ -41,7 +41,13 @@ class Membership:
 def rows_from_csv(text: str) -> list[dict[str, Any]]:
     """The rows of a CSV import as the JSON import gives them; a header other than
     CSV_HEADER, or a row with the wrong number of fields, is refused."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")))
+    try:
+        return _csv_rows(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    except csv.Error as error:
+        raise ValidationFailed({"rows": [f"Not a readable CSV: {error}."]}) from None
+
+
+def _csv_rows(reader: Any) -> list[dict[str, Any]]:
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
