@@ -181,7 +181,7 @@ def summary(
         en += f" from {organizations} {en_places}"
     if role is not None:
         name, number = role
-        de_role, en_role = role_plural(name)
+        de_role, en_role = role_plural(name) if number != 1 else (name, name)
         de += f", darunter {number} {de_role}"
         en += f", including {number} in the role {en_role}"
     return {"de": de[0].upper() + de[1:] + ".", "en": en[0].upper() + en[1:] + "."}

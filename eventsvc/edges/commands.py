@@ -137,6 +137,19 @@ def create_organizer(email: str, name: str, password_stdin: bool) -> None:
         click.echo(links().console_setup(secret))
     else:
         click.echo(f"Organizer {email} can sign in at {links().console()}")
+    _say_where_links_point()
+
+
+def _say_where_links_point() -> None:
+    """Without EVENTSVC_BASE_URL a link points at the default address; say so, in case the
+    service runs elsewhere (another port of `eventsvc serve`, a proxy)."""
+    if not current_app.config.get("BASE_URL_GIVEN"):
+        click.echo(
+            f"(The link starts with {links().base}; if the service answers elsewhere, set EVENTSVC_BASE_URL "
+            "to its public address, e.g. EVENTSVC_BASE_URL=http://127.0.0.1:8000, and run "
+            "`eventsvc organizer-link EMAIL` for a new link.)",
+            err=True,
+        )
 
 
 @click.command("organizer-link")
@@ -150,6 +163,7 @@ def organizer_link(email: str) -> None:
     except DomainError as error:
         raise click.ClickException(_first_message(error)) from error
     click.echo(links().console_setup(secret))
+    _say_where_links_point()
 
 
 def _first_message(error: DomainError) -> str:

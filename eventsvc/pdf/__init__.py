@@ -94,6 +94,21 @@ def attendance_sheet_pdf(title: str, when: str, location: str | None, rows: list
     return _pdf(html)
 
 
+def report_pdf(title: str, when: str, figures: dict, charts: dict[str, str], kind_names: dict[str, str]) -> bytes:
+    """The report of an event, with its charts (SVG) and their figures, for the press."""
+    import base64
+
+    images = {
+        name: "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() for name, svg in charts.items()
+    }
+    html = (
+        _environment()
+        .get_template("report.html")
+        .render(title=title, when=when, figures=figures, images=images, kind_names=kind_names)
+    )
+    return _pdf(html)
+
+
 def _pdf(html: str) -> bytes:
     try:
         from weasyprint import HTML

@@ -13,8 +13,21 @@ from flask_login import LoginManager
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import organizers
+
+# Importing the area modules attaches their pages to the one blueprint.
+from eventsvc.edges.console import (  # noqa: F401
+    documents,
+    door,
+    events,
+    lists,
+    messages,
+    people,
+    registrations,
+    reports,
+    signin,
+)
 from eventsvc.edges.console.accounts import SignedIn
-from eventsvc.edges.console.views import console
+from eventsvc.edges.console.common import console
 from eventsvc.extensions import csrf
 
 __all__ = ["register"]
