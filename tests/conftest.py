@@ -151,3 +151,13 @@ def mail_app(app, smtp):
     """The app, sending through the test SMTP server."""
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=5)
     return app
+
+
+@pytest.fixture
+def organizer_client(app, client):
+    """A test client signed in to the console as an organizer."""
+    from tests.test_console import make_organizer, sign_in
+
+    make_organizer(app)
+    assert sign_in(client).status_code == 303
+    return client

@@ -7,8 +7,6 @@ import re
 import subprocess
 import sys
 
-import pytest
-
 from eventsvc.db import db
 from eventsvc.domain.models import AuditEntry
 from tests.helpers import ADMIN, create_event, register, registrations
@@ -45,13 +43,6 @@ def make_organizer(app, email="orga@kommunen.example", name="Olga Organisatorin"
 
 def sign_in(client, email="orga@kommunen.example", password=PASSWORD):
     return client.post("/admin/login", data={"email": email, "password": password})
-
-
-@pytest.fixture
-def organizer_client(app, client):
-    make_organizer(app)
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def test_without_a_session_the_console_sends_to_the_login_form(client):

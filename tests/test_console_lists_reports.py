@@ -5,14 +5,12 @@ interest list, and the event log in words."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
 
 from tests.conftest import T0
 from tests.helpers import ADMIN, create_event, register, registrations
-from tests.test_console import organizer_client  # noqa: F401  (a fixture)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "organizations-sample.csv"
 
@@ -21,14 +19,18 @@ def test_organizations_are_imported_and_listed_in_the_console(organizer_client):
     client = organizer_client
     page = client.get("/admin/organizations")
     assert page.status_code == 200 and "Importieren" in page.data.decode()
-    done = client.post("/admin/organizations", data={"file": (io.BytesIO(SAMPLE.read_bytes()), "orgs.csv")},
-                       content_type="multipart/form-data")
+    done = client.post(
+        "/admin/organizations",
+        data={"file": (io.BytesIO(SAMPLE.read_bytes()), "orgs.csv")},
+        content_type="multipart/form-data",
+    )
     assert done.status_code == 303
     listed = client.get("/admin/organizations").data.decode()
     assert "Landkreis Bautzen" in listed and "14625000" in listed
     bad = b"key,name,kind,region,member,email_domains\nx y,A,stadt,,true,\n"
-    refused = client.post("/admin/organizations", data={"file": (io.BytesIO(bad), "bad.csv")},
-                          content_type="multipart/form-data")
+    refused = client.post(
+        "/admin/organizations", data={"file": (io.BytesIO(bad), "bad.csv")}, content_type="multipart/form-data"
+    )
     assert refused.status_code == 422 and "rows.1" in refused.data.decode()
     assert len(client.get("/api/v1/admin/organizations", headers=ADMIN).get_json()) == 8
 
@@ -88,9 +90,16 @@ def test_feedback_results_bounces_and_the_interest_list_in_the_console(organizer
 def test_the_event_log_speaks_in_words_and_answers_show_their_labels(organizer_client):
     client = organizer_client
     event = create_event(
-        client, status="draft",
-        questions=[{"key": "diet", "label": {"de": "Ernährung", "en": "Diet"}, "type": "choice",
-                    "options": ["vegetarisch", "vegan"]}],
+        client,
+        status="draft",
+        questions=[
+            {
+                "key": "diet",
+                "label": {"de": "Ernährung", "en": "Diet"},
+                "type": "choice",
+                "options": ["vegetarisch", "vegan"],
+            }
+        ],
     )
     client.post(f"/admin/events/{event['id']}/publish")
     register(client, event["id"], "a@example.org", answers={"diet": "vegan"})

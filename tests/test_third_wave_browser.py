@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -20,15 +21,29 @@ from tests.test_console import PASSWORD, make_organizer
 pytestmark = pytest.mark.browser
 START = T0 + timedelta(days=30)
 SESSIONS = [
-    {"key": "standesamt", "title": "AG Standesamt", "starts_at": iso(START + timedelta(hours=4)),
-     "ends_at": iso(START + timedelta(hours=6)), "capacity": 1, "location": "Raum 1"},
-    {"key": "it", "title": "Forum IT", "starts_at": iso(START + timedelta(hours=4)),
-     "ends_at": iso(START + timedelta(hours=6)), "capacity": 20, "location": "Raum 2"},
+    {
+        "key": "standesamt",
+        "title": "AG Standesamt",
+        "starts_at": iso(START + timedelta(hours=4)),
+        "ends_at": iso(START + timedelta(hours=6)),
+        "capacity": 1,
+        "location": "Raum 1",
+    },
+    {
+        "key": "it",
+        "title": "Forum IT",
+        "starts_at": iso(START + timedelta(hours=4)),
+        "ends_at": iso(START + timedelta(hours=6)),
+        "capacity": 20,
+        "location": "Raum 2",
+    },
 ]
-FEEDBACK = {"questions": [
-    {"key": "overall", "label": {"de": "Gesamteindruck", "en": "Overall"}, "type": "rating", "required": True},
-    {"key": "remarks", "label": "Anmerkungen", "type": "text"},
-]}
+FEEDBACK = {
+    "questions": [
+        {"key": "overall", "label": {"de": "Gesamteindruck", "en": "Overall"}, "type": "rating", "required": True},
+        {"key": "remarks", "label": "Anmerkungen", "type": "text"},
+    ]
+}
 
 
 def sign_in(page, live) -> None:
@@ -40,12 +55,24 @@ def sign_in(page, live) -> None:
 
 def test_the_console_report_lists_and_feedback_pass_axe(app, client, live, page, request, clock):
     make_organizer(app)
-    client.put("/api/v1/admin/organizations", data=open("docs/organizations-sample.csv", "rb").read(),
-               headers=ADMIN, content_type="text/csv")
-    event = create_event(client, capacity=3, roles=["Bürgermeister/in", "Amtsleiter/in"], series="standesamt",
-                         feedback=FEEDBACK, sessions=SESSIONS)
-    for n, (email, role) in enumerate([("a@dresden.de", "Bürgermeister/in"), ("b@leipzig.de", "Amtsleiter/in"),
-                                       ("c@bautzen.de", "Bürgermeister/in"), ("d@example.org", None)]):
+    sample = Path(__file__).resolve().parent.parent / "docs" / "organizations-sample.csv"
+    client.put("/api/v1/admin/organizations", data=sample.read_bytes(), headers=ADMIN, content_type="text/csv")
+    event = create_event(
+        client,
+        capacity=3,
+        roles=["Bürgermeister/in", "Amtsleiter/in"],
+        series="standesamt",
+        feedback=FEEDBACK,
+        sessions=SESSIONS,
+    )
+    for n, (email, role) in enumerate(
+        [
+            ("a@dresden.de", "Bürgermeister/in"),
+            ("b@leipzig.de", "Amtsleiter/in"),
+            ("c@bautzen.de", "Bürgermeister/in"),
+            ("d@example.org", None),
+        ]
+    ):
         extra = {"role": role} if role else {}
         register(client, event["id"], email, name=f"Person {n}", sessions=["it"], **extra)
     ids = [row["id"] for row in registrations(client, event["id"])]
@@ -53,9 +80,15 @@ def test_the_console_report_lists_and_feedback_pass_axe(app, client, live, page,
     with unit_of_work() as session:
         bounces.mark_undeliverable(session, "d@example.org", "550 5.1.1 user unknown", "smtp", T0)
     sign_in(page, live)
-    for path in (f"/admin/events/{event['id']}/report", "/admin/organizations", "/admin/bounces",
-                 f"/admin/events/{event['id']}/feedback", "/admin/series/standesamt",
-                 "/admin/series/standesamt/interest", f"/admin/events/{event['id']}"):
+    for path in (
+        f"/admin/events/{event['id']}/report",
+        "/admin/organizations",
+        "/admin/bounces",
+        f"/admin/events/{event['id']}/feedback",
+        "/admin/series/standesamt",
+        "/admin/series/standesamt/interest",
+        f"/admin/events/{event['id']}",
+    ):
         page.goto(live + path)
         assert page.title() and "Fehler" not in page.title(), path
         check_accessibility(page)

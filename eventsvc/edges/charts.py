@@ -65,7 +65,11 @@ def lines(title: str, days: Sequence[str], series: dict[str, Sequence[int]]) -> 
     """Figures day by day (the seats over time)."""
     chart = pygal.Line(
         **_config(
-            height=360, print_values=False, x_label_rotation=30, show_minor_x_labels=False, y_labels=_whole_ticks(series)
+            height=360,
+            print_values=False,
+            x_label_rotation=30,
+            show_minor_x_labels=False,
+            y_labels=_whole_ticks(series),
         )
     )
     chart.title = title
