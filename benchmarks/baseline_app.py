@@ -1,4 +1,5 @@
-"""The baseline for registration_rush.py: bare Flask + Flask-SQLAlchemy, one INSERT per POST.
+"""The baseline for registration_rush.py (bare Flask + Flask-SQLAlchemy, one INSERT per POST)
+and for request_overhead.py (a bare hello).
 
 Same database, same WAL setting on SQLite, same gunicorn: the difference to the service is
 what the service does per registration (validation, the lock, counting seats, the outbox row).
@@ -46,6 +47,11 @@ def create_app() -> Flask:
     @app.get("/healthz")
     def healthz():
         return {"status": "ok"}
+
+    @app.get("/hello")
+    def hello():
+        """The least a Flask app can answer: the fixed cost every request of the service starts from."""
+        return {"hello": "world"}
 
     return app
 

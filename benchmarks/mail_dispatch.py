@@ -191,12 +191,12 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
     return results
 
 
-def bench_tick(url: str, folder: Path) -> dict:
+def bench_tick(url: str, folder: Path, events: int = 200) -> dict:
     """Ticks until every due reminder is queued (a tick queues at most ROWS_PER_TICK), then
     one more, which finds nothing new."""
     app = make_app(url, folder, 1)
     with app.app_context():
-        seed_events(200, 200, NOW + timedelta(hours=12), emails_too=False)  # both reminders due
+        seed_events(events, 200, NOW + timedelta(hours=12), emails_too=False)  # both reminders due
     ticks = []
     while True:
         started = time.perf_counter()
@@ -210,13 +210,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--emails", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=200, help="events of 200 people for the reminder ticks")
     args = parser.parse_args()
     for backend in backends():
         with tempfile.TemporaryDirectory() as tmp:
             with database(backend, Path(tmp)) as url:
                 rounds = bench_dispatch(url, Path(tmp) / "d", args.emails, args.rounds)
             with database(backend, Path(tmp)) as url:
-                tick = bench_tick(url, Path(tmp) / "t")
+                tick = bench_tick(url, Path(tmp) / "t", args.events)
         print(f"{backend}:")
         for number, rates in enumerate(rounds, 1):
             print(
@@ -228,7 +229,7 @@ def main() -> None:
         slowest = max(seconds for seconds, _ in tick["ticks"])
         queued = sum(count for _, count in tick["ticks"])
         print(
-            f"  ticks, 200 events x 200 people   slowest {slowest:.3f} s (target < 1 s); {queued} reminders "
+            f"  ticks, {args.events} events x 200 people   slowest {slowest:.3f} s (target < 1 s); {queued} reminders "
             f"queued in {len(tick['ticks'])} ticks, {sum(s for s, _ in tick['ticks']):.3f} s in all"
         )
         print(f"  the next tick (nothing new due)  {tick['idle']:8.3f} s")

@@ -13,6 +13,7 @@ five. Not ratios: nothing else does these jobs; the page load is the yardstick.
 
 from __future__ import annotations
 
+import argparse
 import io
 import statistics
 import tempfile
@@ -99,12 +100,15 @@ RECIPIENTS, CERTIFICATES = 2000, 200
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--recipients", type=int, default=RECIPIENTS)
+    parser.add_argument("--certificates", type=int, default=CERTIFICATES)
+    args = parser.parse_args()
     for backend in backends():
-        measure(backend)
+        measure(backend, args.recipients, args.certificates)
 
 
-def measure(backend: str) -> None:
-    recipients, certificates = RECIPIENTS, CERTIFICATES
+def measure(backend: str, recipients: int, certificates: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, database(backend, Path(tmp)) as url:
         app = create_app(
             {

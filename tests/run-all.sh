@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian machine (PostgreSQL, Chromium, Node.js for
-# axe-core, Pango for the PDFs, a virtual environment with the pinned Python packages), runs ruff and mypy, starts
-# a private PostgreSQL cluster on a free port, runs the whole suite on SQLite and PostgreSQL,
-# and stops the cluster again. Extra arguments go to pytest.
+# axe-core, Pango for the PDFs, Redis for shared rate limits, a virtual environment with the
+# pinned Python packages), runs ruff, mypy and the layering contracts, starts a private
+# PostgreSQL cluster on a free port, runs the whole suite on SQLite and PostgreSQL, runs every
+# benchmark once at a tiny size, and stops the cluster again. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -11,6 +12,7 @@ missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # Pango and a font with umlauts, for the PDFs (WeasyPrint).
 dpkg -s libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core >/dev/null 2>&1 \
@@ -45,6 +47,9 @@ run_pg "$pg_bin/initdb" -D "$pg_dir/data" -U eventsvc --auth=trust -E UTF8 --loc
 run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/server.log" -w \
   -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300" start >/dev/null
 export EVENTSVC_TEST_POSTGRES_URL="postgresql://eventsvc@127.0.0.1:${pg_port}/postgres"
+
+# Every benchmark once at a tiny size first (seconds), so that pytest's summary ends the output.
+[ "$#" -eq 0 ] && ./benchmarks/smoke.sh
 
 status=0
 .venv/bin/python -m pytest -n 2 "$@" || status=$?

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 import idna
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.errors import ValidationFailed
@@ -233,14 +233,18 @@ def membership_of(session: Session, key: Optional[str], email: str) -> Optional[
         return None
     labels = domain.split(".")
     candidates = [".".join(labels[start:]) for start in range(len(labels) - 1)]
-    row = session.execute(
-        select(Organization.key, Organization.name, Organization.member)
-        .join(OrganizationDomain, OrganizationDomain.organization_key == Organization.key)
-        .where(OrganizationDomain.domain.in_(candidates))
-        .order_by(func.length(OrganizationDomain.domain).desc())
-        .limit(1)
-    ).first()
+    row = session.connection().execute(_BY_DOMAIN, {"domains": candidates}).first()
     return Membership(row.key, row.name, row.member) if row else None
+
+
+# Registering asks this every time: built once, run with parameters.
+_BY_DOMAIN = (
+    select(Organization.key, Organization.name, Organization.member)
+    .join(OrganizationDomain, OrganizationDomain.organization_key == Organization.key)
+    .where(OrganizationDomain.domain.in_(bindparam("domains", expanding=True)))
+    .order_by(func.length(OrganizationDomain.domain).desc())
+    .limit(1)
+)
 
 
 def names_of(session: Session, keys: set[str]) -> dict[str, Organization]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Optional
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import bounces, contingents, history, organizations, outbox, policies, questions, seats
@@ -31,7 +31,7 @@ from eventsvc.domain.errors import (
 )
 from eventsvc.domain.history import BY_PARTICIPANT, Actor
 from eventsvc.domain.locking import lock_event, lock_event_rules
-from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.models import Event, Registration, UndeliverableAddress
 from eventsvc.domain.rules import (
     HOLDS_SEAT,
     IS_WAITING,
@@ -153,6 +153,8 @@ def register(
         by,
         now,
     )
+    if standing.undeliverable:
+        bounces.lift_for_new_registration(session, normalize_email(applicant.email))
     if not chosen:
         return made
     event_sessions.choose(session, rules, made.id, chosen, made.status == CONFIRMED, now)
@@ -240,7 +242,6 @@ def _insert(
     kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
     outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, sequence, now, params))
     history.log_creation(registration_id, status, by)
-    bounces.lift_for_new_registration(session, normalize_email(email))
     return Registered(
         registration_id,
         token,
@@ -309,6 +310,8 @@ def transfer(
         by,
         now,
     )
+    if standing.undeliverable:
+        bounces.lift_for_new_registration(session, normalize_email(substitute.email))
     event_sessions.pass_on(session, registration.id, made.id)
     seats.set_cancelled(session, registration, CancelReason.TRANSFERRED.value, by, now)
     session.flush()
@@ -359,6 +362,7 @@ _STANDING = select(
     .limit(1)
     .scalar_subquery()
     .label("feed_token"),
+    exists().where(UndeliverableAddress.email_normalized == bindparam("email")).label("undeliverable"),
 )
 _INSERT_REGISTRATION = insert(Registration).returning(_REGISTRATIONS.id)
 
