@@ -7,7 +7,7 @@ py=../.venv/bin/python
 run() { echo "== benchmarks: $*"; "$py" "$@" > /dev/null; }
 run registration_rush.py --requests 40 --clients 4 --seats 10 --rate 40 --rounds 1
 run request_overhead.py --requests 100 --clients 4 --rounds 1
-run mail_dispatch.py --emails 40 --rounds 1 --events 2
+run mail_dispatch.py --emails 200 --rounds 1 --events 2
 run offer_expiry.py --offers 50
 run retention.py --registrations 60
 run messages_certificates.py --recipients 20 --certificates 2

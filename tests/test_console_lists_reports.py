@@ -107,3 +107,36 @@ def test_the_event_log_speaks_in_words_and_answers_show_their_labels(organizer_c
     assert "veröffentlicht" in page and "event_published" not in page
     assert "Ernährung: vegan" in page and "diet: vegan" not in page
     assert registrations(client, event["id"])[0]["answers"] == {"diet": "vegan"}
+
+
+def test_the_event_form_edits_contingents_roles_series_sessions_and_feedback(organizer_client):
+    from tests.test_console import EVENT_FORM
+
+    client = organizer_client
+    form = EVENT_FORM | {
+        "organization_limit": "2",
+        "members_first_until": "2026-11-20T12:00",
+        "roles": "Bürgermeister/in\nAmtsleiter/in",
+        "series": "standesamt",
+        "sessions": "ag1 | AG Standesamt | 13:00-15:00 | 20 | Raum 1\nag2 | AG Bauhof | 13:00-15:00 | 15 |",
+        "feedback_questions": "overall | rating | Gesamteindruck\nthemen | multi | Beste Themen | Recht, Praxis",
+        "feedback_send_hours": "2",
+        "feedback_remind_days": "7",
+        "feedback_close_days": "21",
+    }
+    assert client.post("/admin/events/new", data=form).status_code == 303
+    event = client.get("/api/v1/admin/events", headers=ADMIN).get_json()[-1]
+    assert event["organization_limit"] == 2 and event["members_first_until"].startswith("2026-11-20T12:00")
+    assert event["roles"] == ["Bürgermeister/in", "Amtsleiter/in"] and event["series"] == "standesamt"
+    assert [(s["key"], s["capacity"], s["location"]) for s in event["sessions"]] == [("ag1", 20, "Raum 1"), ("ag2", 15, None)]
+    assert event["sessions"][0]["starts_at"].startswith("2026-12-03T13:00")
+    assert [q["type"] for q in event["feedback"]["questions"]] == ["rating", "multi"]
+    assert event["feedback"]["closes_after"] == "P21D"
+    edit = client.get(f"/admin/events/{event['id']}/edit").data.decode()
+    assert "ag1 | AG Standesamt | 13:00-15:00 | 20 | Raum 1" in edit and "overall | rating | Gesamteindruck" in edit
+    broken = form | {"sessions": "ag1 | AG | spät | 20"}
+    refused = client.post("/admin/events/new", data=broken)
+    assert "Zeile 1" in refused.data.decode() and len(client.get("/api/v1/admin/events", headers=ADMIN).get_json()) == 1
+    client.post(f"/admin/events/{event['id']}/duplicate")
+    copy = client.get("/api/v1/admin/events", headers=ADMIN).get_json()[-1]
+    assert copy["roles"] == event["roles"] and copy["organization_limit"] == 2 and len(copy["sessions"]) == 2

@@ -47,6 +47,16 @@ DEFAULTS: dict[str, str] = {
     "certificate_hours": "",
     "certificate_signer": "",
     "certificate_topics": "",
+    "organization_limit": "",
+    "members_first_until": "",
+    "contingents_release_at": "",
+    "roles": "",
+    "series": "",
+    "sessions": "",
+    "feedback_questions": "",
+    "feedback_send_hours": "2",
+    "feedback_remind_days": "7",
+    "feedback_close_days": "21",
 }
 
 QUESTION_TYPES = ("text", "choice", "multi", "boolean")
@@ -73,6 +83,7 @@ FIELD_OF = {
     "sensitive_retention": "sensitive_retention_days",
     "certificate": "certificate_hours",
     "waitlist": "waitlist",
+    "feedback": "feedback_questions",
 }
 
 
@@ -115,6 +126,37 @@ def values_of(event: Event) -> dict[str, str]:
         "certificate_hours": _number(certificate["hours"]) if certificate else "",
         "certificate_signer": certificate.get("signer", ""),
         "certificate_topics": "\n".join(certificate.get("topics", [])),
+        "organization_limit": str(event.organization_limit or ""),
+        "members_first_until": _local(event.members_first_until, zone),
+        "contingents_release_at": _local(event.contingents_release_at, zone),
+        "roles": "\n".join(event.roles or []),
+        "series": event.series or "",
+        "sessions": "\n".join(_session_line(item, zone) for item in event.sessions or []),
+        **_feedback_values(event.feedback),
+    }
+
+
+def _session_line(item: dict[str, Any], zone: ZoneInfo) -> str:
+    """A session as the form writes it: key | title | 14:00-16:00 | capacity | room."""
+    starts = datetime.fromisoformat(item["starts_at"]).astimezone(zone)
+    ends = datetime.fromisoformat(item["ends_at"]).astimezone(zone)
+    return " | ".join(
+        [item["key"], item["title"], f"{starts:%H:%M}-{ends:%H:%M}", str(item["capacity"]), item.get("location") or ""]
+    )
+
+
+def _feedback_values(settings: Optional[dict[str, Any]]) -> dict[str, str]:
+    if not settings:
+        return {}
+    lines = []
+    for question in settings["questions"]:
+        label = question["label"] if isinstance(question["label"], str) else question["label"].get("de", "")
+        lines.append(" | ".join([question["key"], question["type"], label, ", ".join(question.get("options") or [])]))
+    return {
+        "feedback_questions": "\n".join(lines),
+        "feedback_send_hours": _number(settings["send_after"] / HOUR),
+        "feedback_remind_days": _number(settings["remind_after"] / DAY),
+        "feedback_close_days": _number(settings["closes_after"] / DAY),
     }
 
 
@@ -270,6 +312,19 @@ def to_fields(values: dict[str, str], question_rows: list[dict[str, Any]], parti
         "reconfirm_window": amount(values["reconfirm_window_days"], "reconfirm_window_days", "D"),
         "sensitive_retention": amount(values["sensitive_retention_days"], "sensitive_retention_days", "D"),
     }
+    if values["organization_limit"]:
+        if values["organization_limit"].isdigit():
+            payload["organization_limit"] = int(values["organization_limit"])
+        else:
+            errors["organization_limit"] = "Bitte eine ganze Zahl angeben."
+    else:
+        payload["organization_limit"] = None
+    payload["members_first_until"] = local_moment(values["members_first_until"], "members_first_until")
+    payload["contingents_release_at"] = local_moment(values["contingents_release_at"], "contingents_release_at")
+    payload["roles"] = [line.strip() for line in values["roles"].splitlines() if line.strip()] or None
+    payload["series"] = values["series"] or None
+    payload["sessions"] = _sessions_of(values, zone, errors)
+    payload["feedback"] = _feedback_of(values, errors)
     # Left empty, the installation's retention applies (the domain's default).
     retention = amount(values["retention_days"], "retention_days", "D", optional=True)
     if retention is not None:
@@ -301,6 +356,59 @@ def to_fields(values: dict[str, str], question_rows: list[dict[str, Any]], parti
         raise FormErrors(form_errors(error.normalized_messages())) from error
 
 
+def _sessions_of(values: dict[str, str], zone: ZoneInfo, errors: dict[str, str]) -> list[dict[str, Any]]:
+    """Sessions from their lines (key | title | 14:00-16:00 | capacity | room), on the event's first day."""
+    found = []
+    for number, line in enumerate(filter(None, (line.strip() for line in values["sessions"].splitlines())), 1):
+        parts = [part.strip() for part in line.split("|")]
+        try:
+            key, title, times, capacity = parts[:4]
+            start, end = (time.fromisoformat(part.strip()) for part in times.split("-"))
+            day = date.fromisoformat(values["day"])
+            found.append(
+                {
+                    "key": key,
+                    "title": title,
+                    "starts_at": datetime.combine(day, start, zone).isoformat(),
+                    "ends_at": datetime.combine(day, end, zone).isoformat(),
+                    "capacity": int(capacity),
+                    "location": (parts[4] if len(parts) > 4 else "") or None,
+                }
+            )
+        except ValueError:
+            errors["sessions"] = f"Zeile {number}: Schlüssel | Titel | 14:00-16:00 | Plätze | Raum."
+    return found
+
+
+def _feedback_of(values: dict[str, str], errors: dict[str, str]) -> Optional[dict[str, Any]]:
+    """Feedback questions from their lines (key | type | question | options), and its times."""
+    questions = []
+    for number, line in enumerate(
+        filter(None, (line.strip() for line in values["feedback_questions"].splitlines())), 1
+    ):
+        parts = [part.strip() for part in line.split("|")]
+        if len(parts) < 3:
+            errors["feedback_questions"] = f"Zeile {number}: Schlüssel | Art | Frage | Möglichkeiten."
+            continue
+        options = [option.strip() for option in parts[3].split(",") if option.strip()] if len(parts) > 3 else []
+        questions.append({"key": parts[0], "type": parts[1], "label": parts[2], "options": options})
+    if not questions:
+        return None
+    try:
+        hours = float(values["feedback_send_hours"].replace(",", "."))
+        remind = float(values["feedback_remind_days"].replace(",", "."))
+        closes = float(values["feedback_close_days"].replace(",", "."))
+    except ValueError:
+        errors["feedback_questions"] = "Bitte die Zeiten als Zahlen angeben."
+        return None
+    return {
+        "questions": questions,
+        "send_after": f"PT{round(hours * HOUR)}S",
+        "remind_after": f"PT{round(remind * DAY)}S",
+        "closes_after": f"PT{round(closes * DAY)}S",
+    }
+
+
 def form_errors(messages: Any) -> dict[str, str]:
     """The API's errors (by its field names) as the form's (by form field)."""
     found: dict[str, str] = {}
@@ -311,6 +419,7 @@ def form_errors(messages: Any) -> dict[str, str]:
         name = str(field)
         if name.startswith("questions."):  # questions.<n>…: the row's label field
             name = f"q-{name.split('.')[1]}-label"
+        name = name.split(".")[0] if name.split(".")[0] in ("sessions", "roles", "feedback") else name
         found.setdefault(FIELD_OF.get(name, name), text)
     return found
 
