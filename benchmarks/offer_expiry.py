@@ -1,6 +1,6 @@
-"""One scheduler tick that expires 10,000 offers at once and makes the next 10,000 offers
-(one event of 10,000 seats in offer mode, 10,000 people waiting behind the offers). Target:
-the tick takes < 1 s on each database. Not a ratio: nothing does this job but the service.
+"""Scheduler ticks that expire 10,000 offers and make the next 10,000 offers (one event of
+10,000 seats in offer mode, 10,000 people waiting behind the offers), a bounded batch a tick.
+Target: no tick over 1 s on each database. Not a ratio: nothing does this job but the service.
 
     python benchmarks/offer_expiry.py [--offers 10000]
 """
@@ -79,9 +79,13 @@ def main() -> None:
             with app.app_context():
                 upgrade()
                 event_id = seed(args.offers)
-            started = time.perf_counter()
-            result = materialise(app, NOW)
-            seconds = time.perf_counter() - started
+            ticks = []
+            while True:
+                started = time.perf_counter()
+                expired = materialise(app, NOW)["offers_expired"]
+                ticks.append((time.perf_counter() - started, expired))
+                if not expired:
+                    break
             with app.app_context():
                 counts = dict(
                     db.session.execute(
@@ -93,12 +97,13 @@ def main() -> None:
                 emails = dict(
                     db.session.execute(select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind)).all()
                 )
-            assert result["offers_expired"] == args.offers, result
+            assert sum(count for _, count in ticks) == args.offers, ticks
             assert counts == {"cancelled": args.offers, "offered": args.offers}, counts
             assert emails == {"offer-expired": args.offers, "offer": args.offers}, emails
+            working = [seconds for seconds, count in ticks if count]
             print(
-                f"{backend}: one tick expired {args.offers} offers and made {args.offers} new ones "
-                f"in {seconds:.2f} s (target < 1 s)"
+                f"{backend}: {args.offers} offers expired and as many new ones made in {len(working)} tick(s), "
+                f"slowest {max(working):.2f} s, {sum(working):.2f} s in all (target: no tick over 1 s)"
             )
 
 

@@ -21,8 +21,23 @@ def _heads() -> frozenset[str]:
 
 def schema_state(connection: Connection) -> str:
     """`current`, `missing` (no tables yet) or `outdated` (migrations pending, or the
-    database is newer than this code)."""
-    current = set(MigrationContext.configure(connection).get_current_heads())
+    database is newer than this code). The health check asks on every request: once a
+    database was found current, its version table is read with one plain statement;
+    before that, Alembic's own look-up (which builds a migration context, and copes with
+    a database that has no version table yet) answers."""
+    database = str(connection.engine.url)
+    if database in _SEEN_CURRENT:
+        current = {row[0] for row in connection.exec_driver_sql(_VERSIONS)}
+    else:
+        current = set(MigrationContext.configure(connection).get_current_heads())
     if not current:
         return MISSING
-    return CURRENT if current == _heads() else OUTDATED
+    if current == _heads():
+        _SEEN_CURRENT.add(database)
+        return CURRENT
+    return OUTDATED
+
+
+_VERSIONS = "SELECT version_num FROM alembic_version"
+# Databases (by URL) this process has found current.
+_SEEN_CURRENT: set[str] = set()

@@ -128,7 +128,10 @@ def test_the_event_form_edits_contingents_roles_series_sessions_and_feedback(org
     event = client.get("/api/v1/admin/events", headers=ADMIN).get_json()[-1]
     assert event["organization_limit"] == 2 and event["members_first_until"].startswith("2026-11-20T12:00")
     assert event["roles"] == ["Bürgermeister/in", "Amtsleiter/in"] and event["series"] == "standesamt"
-    assert [(s["key"], s["capacity"], s["location"]) for s in event["sessions"]] == [("ag1", 20, "Raum 1"), ("ag2", 15, None)]
+    assert [(s["key"], s["capacity"], s["location"]) for s in event["sessions"]] == [
+        ("ag1", 20, "Raum 1"),
+        ("ag2", 15, None),
+    ]
     assert event["sessions"][0]["starts_at"].startswith("2026-12-03T13:00")
     assert [q["type"] for q in event["feedback"]["questions"]] == ["rating", "multi"]
     assert event["feedback"]["closes_after"] == "P21D"

@@ -28,7 +28,7 @@ SETTLE = timedelta(minutes=5)
 # follow on the next ticks, earliest due first. A tick stays short however many reminders
 # fall due at once (say, after a week without a scheduler), and queueing still runs far
 # ahead of what the sender can send.
-ROWS_PER_TICK = 20_000
+ROWS_PER_TICK = 10_000
 
 
 def queue_due_reminders(session: Session, now: datetime, budget: int = ROWS_PER_TICK) -> int:

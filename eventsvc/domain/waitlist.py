@@ -24,6 +24,9 @@ from eventsvc.domain.statuses import CONFIRMED, OFFERED, WAITLISTED, CancelReaso
 
 # How many people one tick releases at most; the rest waits for the next tick.
 ROWS_PER_TICK = 2_000
+# Offers one tick expires at most (and offers on): far above any one event's offers, and
+# small enough that a tick stays well under a second on a slow machine.
+OFFERS_PER_TICK = 5_000
 
 
 def accept(session: Session, token: str, now: datetime) -> Registration:
@@ -78,16 +81,21 @@ def promote(session: Session, registration_id: int, over_capacity: bool, now: da
     return registration
 
 
-def expire_offers(session: Session, now: datetime) -> int:
-    """Every offer past its deadline, however many: cancelled, an offer-expired email each,
-    and the seats offered on, all in this tick (set-wise, event by event)."""
+def expire_offers(session: Session, now: datetime, budget: int = OFFERS_PER_TICK) -> int:
+    """Offers past their deadline, at most `budget` of them (the rest on the next tick):
+    cancelled, an offer-expired email each, and the seats offered on (set-wise, event by event)."""
     due = (Registration.status == OFFERED) & (Registration.offer_expires_at <= now)
     done = 0
     for event_id in _events_with(session, due):
+        if done >= budget:
+            break
         event = lock_event(session, event_id)
         expired = list(
             session.scalars(
-                select(Registration.id).where(Registration.event_id == event_id, due).order_by(Registration.id)
+                select(Registration.id)
+                .where(Registration.event_id == event_id, due)
+                .order_by(Registration.id)
+                .limit(budget - done)
             )
         )
         seats.change_many(

@@ -50,12 +50,12 @@ def register(app: Flask) -> None:
     # A console session ends after this long without a request (the cookie's signature
     # carries its time, checked on every request).
     app.permanent_session_lifetime = timedelta(minutes=int(app.config["CONSOLE_IDLE_MINUTES"]))
-    app.before_request(_forget_earlier_user)
     app.register_blueprint(console)
     # The console's forms are FlaskForms that check their CSRF token themselves.
     csrf.exempt(console)
 
 
+@console.before_request
 def _forget_earlier_user() -> None:
     """Flask-Login keeps the signed-in user on `g`, which lives as long as the app context:
     where one context serves several requests (a test client inside `app.app_context()`),

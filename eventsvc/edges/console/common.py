@@ -7,6 +7,7 @@ from typing import Optional
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user
 
 from eventsvc.db import unit_of_work
@@ -17,6 +18,8 @@ from eventsvc.edges.common import now
 from eventsvc.edges.console.forms import ActionForm
 
 console = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates")
+# Console pages have a language (see edges/web/views.py for why it is refreshed).
+console.before_request(refresh)
 
 STATUS_FILTERS = (CONFIRMED, WAITLISTED, OFFERED, CANCELLED, "attended", "absent")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request, session
-from flask_babel import Babel, refresh
+from flask_babel import Babel
 
 from eventsvc.domain.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from eventsvc.edges.web import feedback as feedback_pages  # noqa: F401  (its routes join `pages`)
@@ -28,9 +28,6 @@ def select_locale() -> str:
 def register(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
     Babel(app, locale_selector=select_locale)
-    # The locale belongs to the request: Flask-Babel keeps it on the app context, which may
-    # serve several requests (a test client inside `app.app_context()`).
-    app.before_request(refresh)
     app.register_blueprint(pages)
     # The page forms are FlaskForms and check their CSRF token themselves, so that a stale
     # token re-shows the form with what the person typed instead of a bare 400 page.

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale, get_locale, refresh
 from flask_babel import gettext as _
 
 from eventsvc.db import unit_of_work
@@ -39,6 +39,10 @@ from eventsvc.extensions import limiter
 from eventsvc.formatting import event_when, moment_text, zone_note
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
+# The locale belongs to the request: Flask-Babel keeps it on the app context, which may serve
+# several requests (a test client inside `app.app_context()`). Only pages have a language;
+# the JSON API's answers do not pay for it.
+pages.before_request(refresh)
 
 
 @pages.app_template_filter("when")
