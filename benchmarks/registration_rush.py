@@ -35,11 +35,64 @@ EVENT = {
 }
 
 
+# With --organizations, registrants come from that many member towns (by mail domain) and
+# the event shares its seats with a limit per town; with --sessions, each chooses two of
+# the event's sessions (three time slots of two sessions each).
+SHAPE = {"organizations": 0, "limit": 2, "sessions": 0}
+
+
 def bodies(url: str, count: int) -> list:
-    return [
-        ("POST", url, {"json": {"name": f"Person {i}", "email": f"p{i}@example.org", "consent": True}})
-        for i in range(count)
+    towns, sessions = SHAPE["organizations"], SHAPE["sessions"]
+    made = []
+    for i in range(count):
+        domain = f"town{i % towns}.example" if towns else "example.org"
+        body = {"name": f"Person {i}", "email": f"p{i}@{domain}", "consent": True}
+        if sessions:
+            first = i % 2
+            body["sessions"] = [f"s{first}", f"s{2 + (i // 2) % 2}"]
+        made.append(("POST", url, {"json": body}))
+    return made
+
+
+def event_shape() -> dict:
+    shape: dict = {}
+    if SHAPE["organizations"]:
+        shape["organization_limit"] = SHAPE["limit"]
+    if SHAPE["sessions"]:
+        shape["sessions"] = [
+            {
+                "key": f"s{n}",
+                "title": f"Arbeitsgruppe {n}",
+                "starts_at": f"2030-03-01T{10 + 2 * (n // 2):02d}:00:00+01:00",
+                "ends_at": f"2030-03-01T{11 + 2 * (n // 2):02d}:30:00+01:00",
+                "capacity": 40,
+                "location": f"Raum {n}",
+            }
+            for n in range(SHAPE["sessions"])
+        ]
+    return shape
+
+
+def import_towns(base: str) -> None:
+    if not SHAPE["organizations"]:
+        return
+    rows = [
+        {
+            "key": f"{14600000 + n}",
+            "name": f"Gemeinde {n}",
+            "kind": "gemeinde",
+            "region": "Bezirk",
+            "member": True,
+            "email_domains": [f"town{n}.example"],
+        }
+        for n in range(SHAPE["organizations"])
     ]
+    answer = requests.put(
+        f"{base}/api/v1/admin/organizations",
+        json={"organizations": rows},
+        headers={"Authorization": "Bearer bench-token"},
+    )
+    answer.raise_for_status()
 
 
 def booking_check(url: str, seats: int) -> dict:
@@ -47,9 +100,14 @@ def booking_check(url: str, seats: int) -> dict:
     listed = requests.get(url.replace("/api/v1/events/", "/api/v1/admin/events/"), headers=auth).json()
     confirmed = sum(r["status"] == "confirmed" for r in listed)
     positions = [r["waitlist_position"] for r in listed if r["status"] == "waitlisted"]
+    per_town: dict = {}
+    for r in listed:
+        if r["status"] == "confirmed" and r.get("organization_key"):
+            per_town[r["organization_key"]] = per_town.get(r["organization_key"], 0) + 1
+    over_limit = sum(max(0, n - SHAPE["limit"]) for n in per_town.values()) if SHAPE["organizations"] else 0
     return {
         "confirmed": confirmed,
-        "overbooked": max(0, confirmed - seats),
+        "overbooked": max(0, confirmed - seats) + over_limit,
         "positions_ok": positions == list(range(1, len(positions) + 1)),
     }
 
@@ -84,7 +142,7 @@ def both_servers(backend: str, folder: Path):
 def new_event(base: str, seats: int) -> str:
     event = requests.post(
         f"{base}/api/v1/admin/events",
-        json=EVENT | {"capacity": seats},
+        json=EVENT | {"capacity": seats} | event_shape(),
         headers={"Authorization": "Bearer bench-token"},
     ).json()
     return f"{base}/api/v1/events/{event['id']}/registrations"
@@ -95,6 +153,7 @@ def run(backend: str, args, folder: Path) -> dict:
     event), then one paced rush each."""
     results: dict = {"flat_out": [], "checks": []}
     with both_servers(backend, folder) as (service, baseline):
+        import_towns(service)
         for _ in range(args.rounds):
             url = new_event(service, args.seats)
             service_result = fire(bodies(url, args.requests), args.clients)
@@ -121,7 +180,11 @@ def main() -> None:
     parser.add_argument("--seats", type=int, default=150)
     parser.add_argument("--rate", type=float, default=100.0, help="arrivals per second in the paced rush")
     parser.add_argument("--rounds", type=int, default=3, help="flat-out rounds, service and baseline alternating")
+    parser.add_argument("--organizations", type=int, default=0, help="registrants from this many towns, limited")
+    parser.add_argument("--limit", type=int, default=2, help="seats per town with --organizations")
+    parser.add_argument("--sessions", type=int, default=0, help="six sessions, each registrant choosing two")
     args = parser.parse_args()
+    SHAPE.update(organizations=args.organizations, limit=args.limit, sessions=6 if args.sessions else 0)
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends():
             results = run(backend, args, Path(tmp))
