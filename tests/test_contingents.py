@@ -206,3 +206,39 @@ def test_the_form_suggests_organizations_and_a_chosen_name_is_that_organization(
     assert client.post(f"/events/{event['id']}", data=form).status_code == 303
     [row] = registrations(client, event["id"])
     assert row["organization_key"] == "14713000"
+
+
+def test_a_release_at_the_same_instant_as_cancellations_gives_each_seat_once(app, clock):
+    """The tick that ends the limit and people cancelling, each in its own unit of work, at once."""
+    client = app.test_client()
+    import_orgs(client)
+    release = T0 + timedelta(days=3)
+    event = create_event(client, capacity=5, organization_limit=1, contingents_release_at=iso(release))
+    made = [register(client, event["id"], f"p{n}@dresden.de").get_json() for n in range(4)]
+    made += [register(client, event["id"], f"q{n}@leipzig.de").get_json() for n in range(4)]
+    # Dresden and Leipzig hold one seat each; six colleagues wait behind the limit.
+    clock.set(release)
+    barrier = threading.Barrier(3)
+
+    def run_tick() -> None:
+        barrier.wait()
+        tick(app, release)
+
+    def cancel(token: str) -> None:
+        barrier.wait()
+        client.delete(f"/api/v1/registrations/{token}")
+
+    threads = [
+        threading.Thread(target=run_tick),
+        threading.Thread(target=cancel, args=(made[0]["token"],)),
+        threading.Thread(target=cancel, args=(made[4]["token"],)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tick(app, release)
+    rows = registrations(client, event["id"])
+    assert sum(r["status"] == "confirmed" for r in rows) == 5  # every seat taken, none twice
+    assert sum(r["status"] == "cancelled" for r in rows) == 2
+    assert [r["waitlist_position"] for r in rows if r["status"] == "waitlisted"] == [1]

@@ -125,3 +125,15 @@ def test_unconfirmed_entries_go_after_seven_days_and_stale_ones_after_the_retent
     assert client.get("/api/v1/admin/series/standesamt/interest", headers=ADMIN).get_json()["confirmed"] == 0
     logged = client.get("/api/v1/admin/erasures", headers=ADMIN).get_json()
     assert [(e["reason"], e["series"], e["interest_entries"]) for e in logged] == [("retention", "standesamt", 1)]
+
+
+def test_the_waitlist_left_email_offers_the_interest_list(mail_app, smtp):
+    client = mail_app.test_client()
+    event = create_event(client, capacity=1, series="standesamt")
+    register(client, event["id"], "a@example.org")
+    waiting = register(client, event["id"], "b@example.org").get_json()
+    client.delete(f"/api/v1/registrations/{waiting['token']}")
+    tick(mail_app)
+    left = next(m for m in smtp.messages if m["X-Eventsvc-Kind"] == "waitlist-left")
+    assert "/series/standesamt#interest" in left.get_body(("plain",)).get_content()
+    assert "/series/standesamt#interest" in left.get_body(("html",)).get_content()

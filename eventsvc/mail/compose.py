@@ -370,6 +370,7 @@ def _context(session, message, registration, event, settings, language, now) -> 
         "manage_url": links.manage(registration.token),
         "invite_url": links.invite(registration.token),
         "event_url": links.event(event.id),
+        "series_url": links.series(event.series) + "#interest" if event.series else "",
         "feed_url": links.personal_feed(registration.feed_token),
         "position": message.params.get("position"),
         # How far ahead the event is when the email goes out, not the offset it was queued
