@@ -43,28 +43,13 @@ def apply(event: ContingentRules, now: datetime) -> bool:
     return limit_applies(event, now) or members_first(event, now)
 
 
-def seats_held(session: Session, event_id: int, organization_key: str) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).where(
-                Registration.event_id == event_id,
-                Registration.organization_key == organization_key,
-                Registration.status.in_(SEAT_HOLDING),
-            )
-        )
-        or 0
-    )
-
-
-def reason_to_wait(
-    session: Session, event: ContingentRules, organization_key: Optional[str], member: bool, now: datetime
-) -> Optional[WaitlistReason]:
-    """Why this person may not take a free seat now, if they may not."""
+def reason_to_wait(event: ContingentRules, held: int, member: bool, now: datetime) -> Optional[WaitlistReason]:
+    """Why this person may not take a free seat now, if they may not; `held`: the seats
+    their organization holds (0 for someone without one, who counts alone)."""
     if members_first(event, now) and not member:
         return WaitlistReason.MEMBERS_FIRST
     limit = event.organization_limit
-    limited = limit_applies(event, now) and organization_key and limit is not None
-    if limited and seats_held(session, event.id, str(organization_key)) >= (limit or 0):
+    if limit_applies(event, now) and limit is not None and held >= limit:
         return WaitlistReason.ORGANIZATION_LIMIT
     return None
 

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Optional
 
 import idna
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import String, bindparam, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.errors import ValidationFailed
@@ -219,32 +219,47 @@ def search(session: Session, query: str) -> list[tuple[str, str]]:
     return [(key, name) for key, name in rows]
 
 
-def membership_of(session: Session, key: Optional[str], email: str) -> Optional[Membership]:
-    """The organization of a registration: the key given (unknown: a 422 on
-    `organization_key`), else the one whose domain is the address's or a parent of it (the
-    longest match wins), else none."""
-    if key:
-        found = session.get(Organization, key)
-        if found is None:
-            raise ValidationFailed({"organization_key": ["No organization has this key."]})
-        return Membership(found.key, found.name, found.member)
+def domain_candidates(email: str) -> list[str]:
+    """The address's domain and its parent domains, in IDNA form: amt.dresden.de, dresden.de."""
     domain = normalize_domain(email.rpartition("@")[2])
     if domain is None:
-        return None
+        return []
     labels = domain.split(".")
-    candidates = [".".join(labels[start:]) for start in range(len(labels) - 1)]
-    row = session.connection().execute(_BY_DOMAIN, {"domains": candidates}).first()
-    return Membership(row.key, row.name, row.member) if row else None
+    return [".".join(labels[start:]) for start in range(len(labels) - 1)]
 
 
-# Registering asks this every time: built once, run with parameters.
-_BY_DOMAIN = (
-    select(Organization.key, Organization.name, Organization.member)
-    .join(OrganizationDomain, OrganizationDomain.organization_key == Organization.key)
+# The organization of a registration as columns of a query that registering makes anyway
+# (registrations._STANDING), so that matching costs no round trip: with the parameter
+# `org_key` the organization of that key (NULL when there is none), else the one whose domain
+# is the longest of `domains`. `org_given` tells an unknown key apart.
+_GIVEN = select(Organization.key).where(Organization.key == bindparam("org_key")).scalar_subquery()
+_BY_DOMAIN_KEY = (
+    select(OrganizationDomain.organization_key)
     .where(OrganizationDomain.domain.in_(bindparam("domains", expanding=True)))
     .order_by(func.length(OrganizationDomain.domain).desc())
     .limit(1)
+    .scalar_subquery()
 )
+MATCHED_KEY = case((bindparam("org_key", type_=String).is_not(None), _GIVEN), else_=_BY_DOMAIN_KEY)
+MEMBERSHIP_COLUMNS = (
+    _GIVEN.label("org_given"),
+    MATCHED_KEY.label("org_key"),
+    select(Organization.name).where(Organization.key == MATCHED_KEY).scalar_subquery().label("org_name"),
+    select(Organization.member).where(Organization.key == MATCHED_KEY).scalar_subquery().label("org_member"),
+)
+
+
+def membership_parameters(key: Optional[str], email: str) -> dict[str, Any]:
+    return {"org_key": key or None, "domains": domain_candidates(email)}
+
+
+def membership_in(row: Any, key: Optional[str]) -> Optional[Membership]:
+    """The membership the MEMBERSHIP_COLUMNS of `row` name; an unknown given key is a 422."""
+    if key and row.org_given is None:
+        raise ValidationFailed({"organization_key": ["No organization has this key."]})
+    if row.org_key is None:
+        return None
+    return Membership(row.org_key, row.org_name, bool(row.org_member))
 
 
 def names_of(session: Session, keys: set[str]) -> dict[str, Organization]:

@@ -110,7 +110,6 @@ def register(
     every committed seat: a READ COMMITTED statement's snapshot is taken when it starts,
     after the lock was granted.)
     """
-    membership = organizations.membership_of(session, applicant.organization_key, applicant.email)
     rules = lock_event_rules(session, event_id)
     if not is_public(rules.status):
         raise NotFound("No such event.")
@@ -121,7 +120,8 @@ def register(
     )
     check_role(rules.roles, applicant.role)
     chosen = event_sessions.checked_choice(rules.sessions or [], applicant.sessions)
-    standing = _standing(session, event_id, normalize_email(applicant.email), now)
+    standing = _standing(session, event_id, applicant, now)
+    membership = organizations.membership_in(standing, applicant.organization_key)
     if standing.live_id is not None:
         existing = get_by_id(session, standing.live_id)
         _send_already_registered_notice(session, existing, now)
@@ -157,8 +157,8 @@ def register(
         bounces.lift_for_new_registration(session, normalize_email(applicant.email))
     if not chosen:
         return made
-    event_sessions.choose(session, rules, made.id, chosen, made.status == CONFIRMED, now)
-    return replace(made, sessions=tuple(event_sessions.choices_of(session, made.id)))
+    choices = event_sessions.choose(session, rules, made.id, chosen, made.status == CONFIRMED, now)
+    return replace(made, sessions=tuple(choices))
 
 
 def _reason_to_wait(session: Session, rules, standing, membership, now: datetime) -> Optional[WaitlistReason]:
@@ -166,11 +166,13 @@ def _reason_to_wait(session: Session, rules, standing, membership, now: datetime
     the people waiting who could take a seat now are ahead of them."""
     if not contingents.apply(rules, now):
         return None if newcomer_gets_seat(standing.taken, standing.waiting, rules.capacity) else WaitlistReason.FULL
-    key, member = (membership.key, membership.member) if membership else (None, False)
-    blocked = contingents.reason_to_wait(session, rules, key, member, now)
+    member = bool(membership and membership.member)
+    blocked = contingents.reason_to_wait(rules, standing.org_held, member, now)
     if blocked is not None:
         return blocked
     free = rules.capacity - standing.taken
+    if free <= 0:
+        return WaitlistReason.FULL
     ahead = contingents.waiting_ahead(session, rules, free, now) or 0
     return None if free > ahead else WaitlistReason.FULL
 
@@ -283,7 +285,6 @@ def transfer(
     registration is cancelled (`transferred`) with a cancelling invite, the new one is
     confirmed with a confirmation email."""
     registration = get_by_token(session, token)
-    membership = organizations.membership_of(session, substitute.organization_key, substitute.email)
     event = lock_event(session, registration.event_id)
     session.refresh(registration)
     if by.kind != history.ORGANIZER and not policies.participant_actions(registration, event, now).transfer:
@@ -294,7 +295,8 @@ def transfer(
         event.questions or [], substitute.answers, substitute.sensitive_consent
     )
     check_role(event.roles, substitute.role)
-    standing = _standing(session, event.id, normalize_email(substitute.email), now)
+    standing = _standing(session, event.id, substitute, now)
+    membership = organizations.membership_in(standing, substitute.organization_key)
     if standing.live_id is not None:
         raise AlreadyRegistered("The substitute's address is already registered for the event.")
     seats.withdraw_invite(session, event, registration, outbox.CANCELLED, now)
@@ -318,14 +320,20 @@ def transfer(
     return replace(made, sessions=tuple(event_sessions.choices_of(session, made.id)))
 
 
-def _standing(session: Session, event_id: int, email_normalized: str, now: datetime):
+def _standing(session: Session, event_id: int, applicant: Applicant, now: datetime):
     """Seats taken, people waiting, the address's live registration for this event, how
-    often it registered lately, and its personal feed token, in one round trip."""
+    often it registered lately, its personal feed token, whether it is undeliverable, and
+    its organization with the seats that holds: one round trip."""
     return (
         session.connection()
         .execute(
             _STANDING,
-            {"event_id": event_id, "email": email_normalized, "since": now - REGISTRATIONS_PER_ADDRESS_WINDOW},
+            {
+                "event_id": event_id,
+                "email": normalize_email(applicant.email),
+                "since": now - REGISTRATIONS_PER_ADDRESS_WINDOW,
+                **organizations.membership_parameters(applicant.organization_key, applicant.email),
+            },
         )
         .one()
     )
@@ -363,6 +371,10 @@ _STANDING = select(
     .scalar_subquery()
     .label("feed_token"),
     exists().where(UndeliverableAddress.email_normalized == bindparam("email")).label("undeliverable"),
+    *organizations.MEMBERSHIP_COLUMNS,
+    count_of_event(
+        bindparam("event_id"), HOLDS_SEAT & (Registration.organization_key == organizations.MATCHED_KEY)
+    ).label("org_held"),
 )
 _INSERT_REGISTRATION = insert(Registration).returning(_REGISTRATIONS.id)
 

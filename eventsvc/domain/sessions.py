@@ -104,46 +104,54 @@ def checked_choice(event_sessions: list[dict[str, Any]], chosen: Optional[Iterab
     return [item["key"] for item in picked]
 
 
-def counts(session: Session, event_id: int) -> dict[str, Counts]:
-    """Seats taken and people waiting (of those confirmed for the event), per session key."""
-    rows = session.execute(
+def counts(session: Session, event_id: int, keys: Optional[Sequence[str]] = None) -> dict[str, Counts]:
+    """Seats taken and people waiting (of those confirmed for the event), per session key
+    (of `keys` only, where given)."""
+    query = (
         select(RegistrationSession.session_key, RegistrationSession.status, func.count())
         .join(Registration, Registration.id == RegistrationSession.registration_id)
         .where(RegistrationSession.event_id == event_id, Registration.status == CONFIRMED)
         .group_by(RegistrationSession.session_key, RegistrationSession.status)
     )
+    if keys is not None:
+        query = query.where(RegistrationSession.session_key.in_(list(keys)))
+    rows = session.execute(query)
     taken: dict[str, int] = {}
     waiting: dict[str, int] = {}
     for key, status, number in rows:
         (taken if status == CONFIRMED else waiting)[key] = int(number)
-    keys = set(taken) | set(waiting)
-    return {key: Counts(taken.get(key, 0), waiting.get(key, 0)) for key in keys}
+    return {key: Counts(taken.get(key, 0), waiting.get(key, 0)) for key in set(taken) | set(waiting)}
 
 
 def choose(
     session: Session, event: Any, registration_id: int, keys: Sequence[str], holds_seat: bool, now: datetime
-) -> None:
+) -> list[dict[str, Any]]:
     """A new registration's choices: session seats where free and nobody waits, else the
-    session's waitlist (all waitlisted while the person waits for the event)."""
+    session's waitlist (all waitlisted while the person waits for the event). Returns the
+    choices as responses show them (one count and one insert: this runs in the rush)."""
     if not keys:
-        return
-    current = counts(session, event.id)
+        return []
+    current = counts(session, event.id, keys)
     capacity = {item["key"]: item["capacity"] for item in (event.sessions or [])}
-    rows = []
+    rows, shown = [], []
     for key in keys:
         held = current.get(key, Counts(0, 0))
         free = holds_seat and held.seats_taken < capacity[key] and held.waitlist_length == 0
+        status = CONFIRMED if free else WAITLISTED
         rows.append(
             {
                 "registration_id": registration_id,
                 "event_id": event.id,
                 "session_key": key,
-                "status": CONFIRMED if free else WAITLISTED,
+                "status": status,
                 "created_at": now,
                 "attended": False,
             }
         )
+        position = held.waitlist_length + 1 if holds_seat and not free else None
+        shown.append({"key": key, "status": status, "waitlist_position": position, "attended": False})
     session.execute(_INSERT, rows)
+    return shown
 
 
 _INSERT = insert(RegistrationSession)
