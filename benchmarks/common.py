@@ -99,6 +99,29 @@ def gunicorn(app_spec: str, env: dict, log: Path, workers: int = 2):
     return run_gunicorn(env, free_port(), log, workers, app_spec, "--log-level", "warning")
 
 
+@contextmanager
+def service_and_baseline(backend: str, folder: Path, **service_settings: str):
+    """The service and the bare baseline app (`baseline_app.py`), each under gunicorn with a
+    database of its own, both up for a whole run so that rounds can alternate."""
+    with database(backend, folder) as service_url, database(backend, folder) as baseline_url:
+        env = service_env(service_url, folder / f"instance-{backend}", **service_settings)
+        migrate(env)
+        baseline_env = service_env(baseline_url, folder / f"baseline-{backend}") | {
+            "PYTHONPATH": str(ROOT / "benchmarks")
+        }
+        subprocess.run(
+            [sys.executable, "-c", "from baseline_app import app, db\nwith app.app_context(): db.create_all()"],
+            env=baseline_env,
+            check=True,
+            cwd=ROOT / "benchmarks",
+        )
+        with (
+            gunicorn("wsgi:app", env, log=folder / f"service-{backend}.log") as service,
+            gunicorn("baseline_app:app", baseline_env, log=folder / f"baseline-{backend}.log") as baseline,
+        ):
+            yield service, baseline
+
+
 def fire(requests_to_send: list, concurrency: int) -> dict:
     """Send (method, url, kwargs) tuples from `concurrency` threads, each with its own session,
     each sending its next request as soon as it has an answer (closed loop)."""

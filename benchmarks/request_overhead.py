@@ -9,34 +9,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
-import sys
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
-from common import ROOT, backends, database, fire, gunicorn, migrate, service_env
-
-
-@contextmanager
-def servers(backend: str, folder: Path):
-    with database(backend, folder) as service_url, database(backend, folder) as baseline_url:
-        env = service_env(service_url, folder / f"instance-{backend}")
-        migrate(env)
-        baseline_env = service_env(baseline_url, folder / f"baseline-{backend}") | {
-            "PYTHONPATH": str(ROOT / "benchmarks")
-        }
-        subprocess.run(
-            [sys.executable, "-c", "from baseline_app import app, db\nwith app.app_context(): db.create_all()"],
-            env=baseline_env,
-            check=True,
-            cwd=ROOT / "benchmarks",
-        )
-        with (
-            gunicorn("wsgi:app", env, log=folder / f"service-{backend}.log") as service,
-            gunicorn("baseline_app:app", baseline_env, log=folder / f"baseline-{backend}.log") as baseline,
-        ):
-            yield service, baseline
+from common import backends, fire, service_and_baseline
 
 
 def main() -> None:
@@ -49,7 +25,7 @@ def main() -> None:
         for backend in backends():
             ratios: dict[str, list[float]] = {"healthz": [], "404": []}
             rates: dict[str, list[float]] = {"hello": [], "healthz": [], "404": []}
-            with servers(backend, Path(tmp)) as (service, baseline):
+            with service_and_baseline(backend, Path(tmp)) as (service, baseline):
                 for _ in range(args.rounds):
                     hello = fire([("GET", f"{baseline}/hello", {})] * args.requests, args.clients)
                     health = fire([("GET", f"{service}/healthz", {})] * args.requests, args.clients)
