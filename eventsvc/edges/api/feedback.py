@@ -9,6 +9,7 @@ from eventsvc.domain import events as event_service
 from eventsvc.domain import feedback
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
+from eventsvc.edges.api.openapi import json_or_csv
 from eventsvc.edges.api.registrations import public
 from eventsvc.edges.common import now
 from eventsvc.edges.csv import csv_response
@@ -31,15 +32,7 @@ def answer(fields: dict, token: str):
 @admin.response(200, FeedbackResultsSchema)
 @admin.doc(
     security=SECURITY,
-    responses={
-        "200": {
-            "description": "The results; with `?format=csv`, counts per option and the texts",
-            "content": {
-                "application/json": {"schema": FeedbackResultsSchema},
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    responses=json_or_csv(FeedbackResultsSchema, "The results; with `?format=csv`, counts per option and the texts"),
 )
 def results(query: dict, event_id: int):
     """How many were invited and answered; per question the counts per option, the average

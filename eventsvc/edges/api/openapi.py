@@ -11,6 +11,16 @@ from apispec import BasePlugin
 BODY_METHODS = ("post", "put", "patch")
 
 
+def json_or_csv(schema: Any, description: str) -> dict:
+    """The 200 response of an operation that answers JSON, or CSV with `?format=csv`."""
+    return {
+        "200": {
+            "description": description,
+            "content": {"application/json": {"schema": schema}, "text/csv": {"schema": {"type": "string"}}},
+        }
+    }
+
+
 class ErrorResponses(BasePlugin):
     """Adds to each operation the problem responses it can give, by its shape: 401 where a
     token is needed, 404 where the path names something, 400/415 where a body is read, 409

@@ -15,6 +15,7 @@ from eventsvc.domain.errors import AlreadyRegistered, ValidationFailed
 from eventsvc.domain.rules import waitlist_position
 from eventsvc.edges.api.auth import SECURITY, acting_organizer, bearer_holder, has_valid_bearer_token
 from eventsvc.edges.api.events import admin
+from eventsvc.edges.api.openapi import json_or_csv
 from eventsvc.edges.api.presenters import (
     admin_registration_dict,
     change_dict,
@@ -180,15 +181,7 @@ def promote(fields: dict, registration_id: int):
 @admin.response(200, AdminRegistrationSchema(many=True))
 @admin.doc(
     security=SECURITY,
-    responses={
-        "200": {
-            "description": "The registrations; with `?format=csv`, a spreadsheet",
-            "content": {
-                "application/json": {"schema": AdminRegistrationSchema(many=True)},
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    responses=json_or_csv(AdminRegistrationSchema(many=True), "The registrations; with `?format=csv`, a spreadsheet"),
 )
 def list_for_event(query: dict, event_id: int):
     """All registrations of an event in registration order; `?format=csv` for a spreadsheet."""

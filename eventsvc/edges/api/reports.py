@@ -9,6 +9,7 @@ from eventsvc.domain import events as event_service
 from eventsvc.domain import report
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
+from eventsvc.edges.api.openapi import json_or_csv
 from eventsvc.edges.api.presenters import local
 from eventsvc.edges.api.series import series_key
 from eventsvc.edges.csv import csv_response
@@ -22,15 +23,7 @@ REPORT_CSV_COLUMNS = ["table", "group", "registered", "confirmed", "attended"]
 @admin.response(200, EventReportSchema)
 @admin.doc(
     security=SECURITY,
-    responses={
-        "200": {
-            "description": "The report; with `?format=csv`, its tables as one spreadsheet",
-            "content": {
-                "application/json": {"schema": EventReportSchema},
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    responses=json_or_csv(EventReportSchema, "The report; with `?format=csv`, its tables as one spreadsheet"),
 )
 def event_report(query: dict, event_id: int):
     """Registered, confirmed, attended, no-shows, cancelled, everyone ever waitlisted,
