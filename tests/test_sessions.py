@@ -247,3 +247,21 @@ def test_the_form_and_the_manage_page_choose_and_change_sessions(client):
     assert done.status_code == 303
     assert choices(client.get(f"/api/v1/registrations/{token}")) == {"it": ("confirmed", None)}
     assert "standesamt" not in choices(client.get(f"/api/v1/registrations/{token}"))
+
+
+def test_in_offer_mode_the_choices_queue_only_once_the_offer_is_accepted(client):
+    event = create_event(client, capacity=1, waitlist_mode="offer", sessions=sessions(standesamt=1))
+    holder = register(client, event["id"], "a@example.org").get_json()
+    seated = register(client, event["id"], "b@example.org")
+    waiting = register(client, event["id"], "c@example.org", sessions=["standesamt"]).get_json()
+    assert seated.get_json()["status"] == "waitlisted"
+    client.delete(f"/api/v1/registrations/{holder['token']}")  # b is offered the seat
+    b = seated.get_json()
+    client.post(f"/api/v1/registrations/{b['token']}/decline")  # c is offered it
+    offered = client.get(f"/api/v1/registrations/{waiting['token']}").get_json()
+    assert offered["status"] == "offered"
+    assert choices(client.get(f"/api/v1/registrations/{waiting['token']}")) == {"standesamt": ("waitlisted", None)}
+    shown = client.get(f"/api/v1/events/{event['id']}").get_json()
+    assert [(s["seats_taken"], s["waitlist_length"]) for s in shown["sessions"] if s["key"] == "standesamt"] == [(0, 0)]
+    client.post(f"/api/v1/registrations/{waiting['token']}/accept")
+    assert choices(client.get(f"/api/v1/registrations/{waiting['token']}")) == {"standesamt": ("confirmed", None)}

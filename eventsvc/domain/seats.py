@@ -131,6 +131,8 @@ def change_many(
         session.execute(update(Registration).where(these).values(**values).execution_options(synchronize_session=False))
         if values["status"] == CANCELLED:
             sessions.leave_all(session, chunk)
+        elif values["status"] == CONFIRMED:
+            sessions.activate(session, chunk)
         if email_kind:
             outbox.enqueue_for_registrations(session, email_kind, these, now, params)
         history.record_for(session, these, values["status"], reason, by, now)
@@ -155,7 +157,8 @@ def confirm(
     outbox.enqueue(session, email_kind, registration, now)
     history.record(session, registration.id, CONFIRMED, reason, by, now)
     session.flush()
-    # Their session choices take the free session seats; the email above lists them.
+    # Their session choices queue now and take the free session seats; the email above lists them.
+    sessions.activate(session, [registration.id])
     sessions.fill(session, registration.event, now, quiet=[registration.id])
 
 

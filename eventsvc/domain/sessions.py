@@ -1,11 +1,13 @@
 """Sessions of an event (working groups, forums): each with its own seats and its own
 waitlist, under the event's lock (locking.py).
 
-A person's choices are rows of `registration_sessions`, `confirmed` or `waitlisted`. Only a
-person confirmed for the event holds a session seat; a person waiting for the event keeps
-their choices (as `waitlisted`) and takes the free session seats when they get a seat. A
-session's waitlist is the waitlisted rows of people confirmed for the event, in the order
-the choices were made. A seat left passes on at once, with a `session-promoted` email.
+A person's choices are rows of `registration_sessions`: `confirmed` (a seat in it),
+`waitlisted` (in its queue) or `pending`. Only a person confirmed for the event holds a
+session seat or queues for one: the choices of a person still waiting for the event are
+`pending` (shown as `waitlisted`, without a position) and join the sessions' queues, in the
+order they were made, when the person gets a seat (`activate`). So a session's counts are
+counts of its rows by status, with no look at the registrations, which matters in a rush.
+A seat left passes on at once, with a `session-promoted` email.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from eventsvc.domain.models import Event, Registration, RegistrationSession
 from eventsvc.domain.statuses import CONFIRMED, WAITLISTED
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# A choice of someone who does not hold the event's seat yet (see the module's notes).
+PENDING = "pending"
 MAX_SESSIONS = 40
 
 
@@ -109,8 +113,7 @@ def counts(session: Session, event_id: int, keys: Optional[Sequence[str]] = None
     (of `keys` only, where given)."""
     query = (
         select(RegistrationSession.session_key, RegistrationSession.status, func.count())
-        .join(Registration, Registration.id == RegistrationSession.registration_id)
-        .where(RegistrationSession.event_id == event_id, Registration.status == CONFIRMED)
+        .where(RegistrationSession.event_id == event_id, RegistrationSession.status.in_((CONFIRMED, WAITLISTED)))
         .group_by(RegistrationSession.session_key, RegistrationSession.status)
     )
     if keys is not None:
@@ -137,7 +140,7 @@ def choose(
     for key in keys:
         held = current.get(key, Counts(0, 0))
         free = holds_seat and held.seats_taken < capacity[key] and held.waitlist_length == 0
-        status = CONFIRMED if free else WAITLISTED
+        status = CONFIRMED if free else WAITLISTED if holds_seat else PENDING
         rows.append(
             {
                 "registration_id": registration_id,
@@ -148,8 +151,8 @@ def choose(
                 "attended": False,
             }
         )
-        position = held.waitlist_length + 1 if holds_seat and not free else None
-        shown.append({"key": key, "status": status, "waitlist_position": position, "attended": False})
+        position = held.waitlist_length + 1 if status == WAITLISTED else None
+        shown.append({"key": key, "status": _shown(status), "waitlist_position": position, "attended": False})
     session.execute(_INSERT, rows)
     return shown
 
@@ -176,6 +179,22 @@ def change_choice(
     choose(session, event, registration.id, joined, registration.status == CONFIRMED, now)
     history.record(session, registration.id, registration.status, "sessions_changed", by, now)
     fill(session, event, now)
+
+
+def _shown(status: str) -> str:
+    """Responses know `confirmed` and `waitlisted`; a pending choice waits too."""
+    return WAITLISTED if status == PENDING else status
+
+
+def activate(session: Session, registration_ids: Sequence[int]) -> None:
+    """People who just got the event's seat queue for the sessions they chose (the caller
+    then fills the sessions' free seats)."""
+    session.execute(
+        update(RegistrationSession)
+        .where(RegistrationSession.registration_id.in_(list(registration_ids)), RegistrationSession.status == PENDING)
+        .values(status=WAITLISTED)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def leave_all(session: Session, registration_ids: Sequence[int]) -> None:
@@ -207,12 +226,10 @@ def fill(session: Session, event: Any, now: datetime, quiet: Iterable[int] = ())
             continue
         rows = session.execute(
             select(RegistrationSession.id, RegistrationSession.registration_id)
-            .join(Registration, Registration.id == RegistrationSession.registration_id)
             .where(
                 RegistrationSession.event_id == event.id,
                 RegistrationSession.session_key == item["key"],
                 RegistrationSession.status == WAITLISTED,
-                Registration.status == CONFIRMED,
             )
             .order_by(RegistrationSession.id)
             .limit(free)
@@ -249,12 +266,7 @@ def positions(session: Session, event_id: int) -> dict[int, int]:
     """RegistrationSession id → place on its session's waitlist (1, 2, …)."""
     rows = session.execute(
         select(RegistrationSession.id, RegistrationSession.session_key)
-        .join(Registration, Registration.id == RegistrationSession.registration_id)
-        .where(
-            RegistrationSession.event_id == event_id,
-            RegistrationSession.status == WAITLISTED,
-            Registration.status == CONFIRMED,
-        )
+        .where(RegistrationSession.event_id == event_id, RegistrationSession.status == WAITLISTED)
         .order_by(RegistrationSession.id)
     )
     place: dict[str, int] = {}
@@ -274,19 +286,20 @@ def choices_of(session: Session, registration_id: int) -> list[dict[str, Any]]:
             position = session.scalar(
                 select(func.count())
                 .select_from(RegistrationSession)
-                .join(Registration, Registration.id == RegistrationSession.registration_id)
                 .where(
                     RegistrationSession.event_id == row.event_id,
                     RegistrationSession.session_key == row.session_key,
                     RegistrationSession.status == WAITLISTED,
-                    Registration.status == CONFIRMED,
                     RegistrationSession.id <= row.id,
                 )
             )
-            holder = session.get(Registration, registration_id)
-            position = position if holder is not None and holder.status == CONFIRMED else None
         found.append(
-            {"key": row.session_key, "status": row.status, "waitlist_position": position, "attended": row.attended}
+            {
+                "key": row.session_key,
+                "status": _shown(row.status),
+                "waitlist_position": position,
+                "attended": row.attended,
+            }
         )
     return found
 
@@ -301,7 +314,7 @@ def choices_by_registration(session: Session, event_id: int) -> dict[int, list[d
         found.setdefault(row.registration_id, []).append(
             {
                 "key": row.session_key,
-                "status": row.status,
+                "status": _shown(row.status),
                 "waitlist_position": places.get(row.id),
                 "attended": row.attended,
             }
