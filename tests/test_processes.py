@@ -55,7 +55,11 @@ def test_two_workers_send_each_email_once(app, database_url, smtp, tmp_path):
 
 def test_restart_mid_queue_loses_nothing_and_repeats_nothing(app, database_url, smtp, tmp_path):
     port = free_port()
-    env = mail_env(database_url, tmp_path / "instance", smtp.port, EVENTSVC_MAIL_RETRY_MAX_DELAY="2")
+    # A short lease: should the first process be killed before it hands its claims back, the
+    # second may take them over within the wait below.
+    env = mail_env(
+        database_url, tmp_path / "instance", smtp.port, EVENTSVC_MAIL_RETRY_MAX_DELAY="2", EVENTSVC_MAIL_LEASE="10"
+    )
     smtp.stop()  # mail piles up in the outbox while the server is down
     with running(serve_command(port), env, port, tmp_path / "serve1.log") as base:
         event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=100), headers=ADMIN).json()
