@@ -147,14 +147,14 @@ def bench_dispatch(url: str, folder: Path, count: int, rounds: int) -> list[dict
     with app.app_context():
         seed_events(count // 200, 200, NOW + timedelta(days=60), emails_too=True)
         # The baseline's messages: the very same emails, rendered beforehand.
-        settings, env = MailSettings.from_config(app.config), templates_of(app)
+        settings, templates = MailSettings.from_config(app.config), templates_of(app)
         rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         rendered = [
             compose(
                 db.session,
                 outbox.Claimed.of(row),
                 settings,
-                env,
+                templates,
                 NOW,
             )
             for row in rows

@@ -326,7 +326,9 @@ def test_html_is_outlook_friendly(mail_app, client, smtp):
 def test_operator_templates_override_defaults(mail_app, client, smtp, tmp_path):
     folder = tmp_path / "templates" / "de"
     folder.mkdir(parents=True)
-    (folder / "confirmation.subject.txt").write_text("Bestätigt – {{ event.title }}")
+    (folder / "confirmation.jinja").write_text(
+        '{% extends "confirmation.jinja" %}{% block subject %}Bestätigt – {{ event.title }}{% endblock %}'
+    )
     mail_app.config["EMAIL_TEMPLATES"] = str(tmp_path / "templates")
     mail_app.extensions.pop("eventsvc.mail_templates", None)
     event = create_event(client)

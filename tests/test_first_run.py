@@ -194,7 +194,7 @@ def test_emails_read_as_written(mail_app, client, smtp, clock):
     assert confirmation["Content-Language"] == "de"
     assert confirmation["Message-ID"].endswith("@eventsvc.invalid>")
     cancelled = _text(by_kind[("event-cancelled", "a@example.org")])
-    assert "absagen.\r\nDer Termin wird aus Ihrem Kalender entfernt.\r\n\r\nWir bitten" in cancelled
+    assert "absagen. Der Termin wird aus Ihrem Kalender entfernt. Wir bitten" in cancelled
     assert "leider müssen wir" in _html(by_kind[("event-cancelled", "a@example.org")])
     reminder = by_kind[("reminder", "a@example.org")]
     assert str(make_header(decode_header(reminder["Subject"]))).endswith("in 1 Stunde")

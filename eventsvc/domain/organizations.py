@@ -262,6 +262,16 @@ def membership_in(row: Any, key: Optional[str]) -> Optional[Membership]:
     return Membership(row.org_key, row.org_name, bool(row.org_member))
 
 
+def name_of(session: Session, key: Optional[str]) -> Optional[str]:
+    if key is None:
+        return None
+    return session.scalar(select(Organization.name).where(Organization.key == key))
+
+
+def key_exists(session: Session, key: str) -> bool:
+    return session.scalar(select(Organization.key).where(Organization.key == key)) is not None
+
+
 def names_of(session: Session, keys: set[str]) -> dict[str, Organization]:
     if not keys:
         return {}

@@ -13,7 +13,7 @@ from typing import Optional, Protocol
 from eventsvc.domain import invites, outbox
 from eventsvc.domain.rules import Occupancy, is_registration_open, newcomer_gets_seat
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, WAITLISTED, EventStatus
-from eventsvc.domain.vocabulary import NextRegistration
+from eventsvc.domain.vocabulary import NextRegistration, WaitlistReason
 
 
 class EventFacts(Protocol):
@@ -56,6 +56,21 @@ def next_registration(
 
 def seats_left(event: EventFacts, counts: Occupancy) -> int:
     return max(0, event.capacity - counts.seats_taken)
+
+
+class ContingentFacts(Protocol):
+    members_first_until: Optional[datetime]
+    contingents_release_at: Optional[datetime]
+
+
+def waiting_ends_at(event: ContingentFacts, reason: Optional[str]) -> Optional[datetime]:
+    """When the rule a person waits for ends, so that they may get a free seat: the end of
+    members first, the release of the contingents; None when they wait for a free seat."""
+    if reason == WaitlistReason.MEMBERS_FIRST.value:
+        return event.members_first_until
+    if reason == WaitlistReason.ORGANIZATION_LIMIT.value:
+        return event.contingents_release_at
+    return None
 
 
 class RegistrationFacts(Protocol):

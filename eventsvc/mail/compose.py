@@ -28,24 +28,24 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.utils import format_datetime, parseaddr
 from functools import lru_cache
-from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup, escape
 from sqlalchemy.orm import Session
 
-from eventsvc.domain import certificates, feedback, invites, messages, outbox, policies
+from eventsvc.domain import certificates, feedback, invites, messages, organizations, outbox, policies
 from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.documents import delivered_documents
 from eventsvc.domain.models import Event, InterestEntry, OrganizerMessage, Registration
 from eventsvc.domain.outbox import Claimed
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, EventStatus
-from eventsvc.domain.vocabulary import language_or_default
+from eventsvc.domain.vocabulary import DEFAULT_LANGUAGE, language_or_default
 from eventsvc.formatting import event_when, moment_text, zone_note
 from eventsvc.links import Links
 from eventsvc.mail.addresses import address_header
+from eventsvc.mail.templates import EmailTemplates
+from eventsvc.translations import translations
+from eventsvc.wording import when_known, why_waiting
 
 # Kinds that only make sense while the person holds a seat. Confirmations and the like are
 # sent even if the person cancelled meanwhile: they tell what happened, in order.
@@ -82,43 +82,13 @@ def message_id(key: str, sender: str) -> str:
     return f"<{key}@{domain}>"
 
 
-def template_environment(default_dir: Path, override: Optional[str]) -> Environment:
-    loaders = [FileSystemLoader(override)] if override else []
-    loaders.append(FileSystemLoader(str(default_dir)))
-    env = Environment(
-        loader=ChoiceLoader(loaders),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["lines"] = _html_lines
-    env.filters["paragraphs"] = _html_paragraphs
-    return env
-
-
-def _html_lines(text: str) -> Markup:
-    """A text of several lines (an address) in HTML: escaped, the lines kept."""
-    return Markup("<br>").join(escape(line) for line in str(text).splitlines())
-
-
-_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
-
-
-def _html_paragraphs(text: str) -> Markup:
-    """Plain text as HTML paragraphs: blank lines part paragraphs, single line breaks stay."""
-    paragraphs = [part.strip("\n") for part in _PARAGRAPH_BREAK.split(str(text).replace("\r\n", "\n"))]
-    return Markup("").join(
-        Markup('<p style="margin:0 0 12px 0;">{}</p>').format(_html_lines(part)) for part in paragraphs if part.strip()
-    )
-
-
-def compose(session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime) -> Message:
+def compose(
+    session: Session, message: Claimed, settings: MailSettings, templates: EmailTemplates, now: datetime
+) -> Message:
     if message.interest_entry_id is not None:
-        return _compose_for_interest(session, message, settings, env, now)
+        return _compose_for_interest(session, message, settings, templates, now)
     if message.registration_id is None:
-        return _compose_for_organizer(session, message, settings, env, now)
+        return _compose_for_organizer(session, message, settings, templates, now)
     registration = session.get(Registration, message.registration_id)
     if registration is None:
         raise Skip("the registration no longer exists")
@@ -131,7 +101,7 @@ def compose(session: Session, message: Claimed, settings: MailSettings, env: Env
         if content is None:
             raise Skip("the message no longer exists")
         context |= _message_context(session, content, registration, settings.links, bool(message.params.get("test")))
-    subject, body = _render(env, f"{language}/{message.kind}", context)
+    subject, body = _render(templates, message.kind, language, context)
     method = _invite_method(message, registration)
     if method:
         ics = invites.invite(
@@ -177,7 +147,7 @@ def preview_message(
     event: Event,
     registration: Registration,
     settings: MailSettings,
-    env: Environment,
+    templates: EmailTemplates,
     now: datetime,
 ) -> Preview:
     """A message as `registration` would get it, rendered as the sender would render it."""
@@ -185,7 +155,8 @@ def preview_message(
     row = Claimed(0, outbox.MESSAGE, event.id, registration.id, registration.email, {}, 0, now, "")
     context = _context(session, row, registration, event, settings, language, now)
     context |= _message_context(session, content, registration, settings.links, False)
-    return Preview(*_render_parts(env, f"{language}/{outbox.MESSAGE}", context))
+    rendered = templates.render(outbox.MESSAGE, language, context)
+    return Preview(rendered.subject, rendered.text, rendered.html)
 
 
 def _message_context(
@@ -196,15 +167,16 @@ def _message_context(
 
 
 def _compose_for_organizer(
-    session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime
+    session: Session, message: Claimed, settings: MailSettings, templates: EmailTemplates, now: datetime
 ) -> Message:
     """An email to the event's organizer (a seat is free after the cut-off, personal data
-    will be removed), in German."""
+    will be removed), in the service's own language."""
     event = session.get(Event, message.event_id)
     if event is None:
         raise Skip("the event no longer exists")
-    language = "de"
+    language = DEFAULT_LANGUAGE
     context = {
+        "recipient_name": None,
         "event": event,
         "when": event_when(event.starts_at, event.ends_at, event.timezone, language),
         "zone_note": zone_note(event.starts_at, event.timezone, language),
@@ -217,14 +189,14 @@ def _compose_for_organizer(
         if "removal_at" in message.params
         else "",
     }
-    subject, body = _render(env, f"{language}/{message.kind}", context)
+    subject, body = _render(templates, message.kind, language, context)
     return _with_headers(
         body, subject, (event.organizer_name or "", message.recipient), event, message, settings, language, now
     )
 
 
 def _compose_for_interest(
-    session: Session, message: Claimed, settings: MailSettings, env: Environment, now: datetime
+    session: Session, message: Claimed, settings: MailSettings, templates: EmailTemplates, now: datetime
 ) -> Message:
     """An email to an address of a series' interest list: the link that confirms it, or the
     news of an event of the series, with a one-click way off the list (RFC 8058)."""
@@ -236,8 +208,9 @@ def _compose_for_interest(
         raise Skip("the event is no longer published")
     language = language_or_default(entry.language)
     links = settings.links
-    context = {
-        "name": entry.name,
+    context: dict[str, Any] = {
+        "recipient_name": entry.name,
+        "sessions": [],
         "series": entry.series,
         "confirm_url": links.interest_confirm(entry.token),
         "leave_url": links.interest_leave(entry.token),
@@ -249,7 +222,7 @@ def _compose_for_interest(
         "organizer_name": event.organizer_name if event else None,
         "organizer_email": event.organizer_email if event else None,
     }
-    subject, body = _render(env, f"{language}/{message.kind}", context)
+    subject, body = _render(templates, message.kind, language, context)
     email = _with_headers(body, subject, (entry.name, message.recipient), event, message, settings, language, now)
     if message.kind == outbox.SERIES_EVENT:
         email["List-Unsubscribe"] = f"<{context['leave_url']}>"
@@ -257,18 +230,13 @@ def _compose_for_interest(
     return email
 
 
-def _render(env: Environment, template: str, context: dict) -> tuple[str, MIMEMultipart]:
+def _render(templates: EmailTemplates, kind: str, language: str, context: dict) -> tuple[str, MIMEMultipart]:
     """The subject line, and the text and HTML alternatives."""
-    subject, text, html = _render_parts(env, template, context)
+    rendered = templates.render(kind, language, context)
     body = _multipart("alternative")
-    body.attach(_text_part(text, "plain"))
-    body.attach(_text_part(html, "html"))
-    return subject, body
-
-
-def _render_parts(env: Environment, template: str, context: dict) -> tuple[str, str, str]:
-    render = lambda part: env.get_template(f"{template}.{part}").render(context)
-    return _one_line(render("subject.txt")), render("txt"), render("html")
+    body.attach(_text_part(rendered.text, "plain"))
+    body.attach(_text_part(rendered.html, "html"))
+    return rendered.subject, body
 
 
 def _with_headers(
@@ -360,10 +328,21 @@ def _days_ahead(event: Event, now: datetime) -> int:
 
 def _context(session, message, registration, event, settings, language, now) -> dict:
     links = settings.links
+    gettext = translations(language).gettext
+    reason = registration.waitlist_reason if registration.status != CONFIRMED else None
+    ends = policies.waiting_ends_at(event, reason)
     return {
         "kind": message.kind,
         "params": message.params,
         "participant": registration,
+        "recipient_name": registration.name,
+        "waiting_because": why_waiting(
+            gettext,
+            reason,
+            organizations.name_of(session, registration.organization_key) if reason else None,
+            event.organization_limit,
+        ),
+        "learn_more": when_known(gettext, reason, moment_text(ends, event.timezone, language) if ends else None),
         "event": event,
         "when": event_when(event.starts_at, event.ends_at, event.timezone, language),
         "zone_note": zone_note(event.starts_at, event.timezone, language),
@@ -409,11 +388,14 @@ LISTS_SESSIONS = {outbox.CONFIRMATION, outbox.PROMOTED, outbox.REMINDER}
 
 def _session_text(item: dict, event: Event, language: str) -> dict:
     starts, ends = event_sessions.parse_time(item["starts_at"]), event_sessions.parse_time(item["ends_at"])
+    when = event_when(starts, ends, event.timezone, language)
+    location = item.get("location") or ""
     return {
         "key": item["key"],
         "title": item["title"],
-        "when": event_when(starts, ends, event.timezone, language),
-        "location": item.get("location") or "",
+        "when": when,
+        "location": location,
+        "line": f"{item['title']}: {when}" + (f", {location}" if location else ""),
     }
 
 

@@ -28,20 +28,21 @@ from eventsvc.db import unit_of_work
 from eventsvc.domain import bounces, outbox
 from eventsvc.domain.models import OutboxMessage, Registration
 from eventsvc.mail.addresses import AddressError, ascii_address, bounce_address
-from eventsvc.mail.compose import MailSettings, Skip, compose, template_environment
+from eventsvc.mail.compose import MailSettings, Skip, compose
+from eventsvc.mail.templates import EmailTemplates
 from eventsvc.mail.transport import DeliveryFailure, PermanentFailure, make_transport
 from eventsvc.resources import resource_dir
 
 log = logging.getLogger(__name__)
 
 
-def templates_of(app: Flask):
+def templates_of(app: Flask) -> EmailTemplates:
     """The email templates, loaded once per app."""
-    env = app.extensions.get("eventsvc.mail_templates")
-    if env is None:
-        env = template_environment(resource_dir("email_templates"), app.config.get("EMAIL_TEMPLATES"))
-        app.extensions["eventsvc.mail_templates"] = env
-    return env
+    templates = app.extensions.get("eventsvc.mail_templates")
+    if templates is None:
+        templates = EmailTemplates(resource_dir("email_templates"), app.config.get("EMAIL_TEMPLATES"))
+        app.extensions["eventsvc.mail_templates"] = templates
+    return templates
 
 
 def _load_registrations(session: Session, batch: list) -> list[Registration]:
@@ -120,7 +121,7 @@ def _send_batch(
     max_delay = float(app.config["MAIL_RETRY_MAX_DELAY"])
     settings = MailSettings.from_config(app.config)
     returns_to = bounce_address(app.config)
-    env = templates_of(app)
+    templates = templates_of(app)
     with unit_of_work(writes=False, session=session) as reading:
         registrations = _load_registrations(reading, batch)  # noqa: F841  (held for the identity map)
         unreachable = bounces.undeliverable_among(reading, {message.recipient for message in batch})
@@ -141,7 +142,7 @@ def _send_batch(
                     # The reads end before the SMTP exchange: on SQLite an open transaction
                     # would keep every registration waiting while the mail server talks.
                     with unit_of_work(writes=False, session=session) as reading:
-                        email = compose(reading, message, settings, env, now())
+                        email = compose(reading, message, settings, templates, now())
                     recipient = ascii_address(message.recipient)
                 except Skip as reason:
                     _record(session, outbox.mark_skipped, message, sender.id, str(reason))

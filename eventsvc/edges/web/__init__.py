@@ -4,8 +4,6 @@ services, with the same input schema, as the JSON API."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, request, session
 from flask_babel import Babel
 
@@ -14,6 +12,7 @@ from eventsvc.edges.web import feedback as feedback_pages  # noqa: F401  (its ro
 from eventsvc.edges.web import interest as interest_pages  # noqa: F401
 from eventsvc.edges.web.views import pages, render_error
 from eventsvc.extensions import csrf
+from eventsvc.translations import CATALOGUE_DIR
 
 __all__ = ["register", "render_error"]
 
@@ -26,7 +25,7 @@ def select_locale() -> str:
 
 
 def register(app: Flask) -> None:
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(CATALOGUE_DIR))
     Babel(app, locale_selector=select_locale)
     app.register_blueprint(pages)
     # The page forms are FlaskForms and check their CSRF token themselves, so that a stale
