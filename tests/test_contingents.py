@@ -12,7 +12,7 @@ from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.registrations import Applicant
 from eventsvc.scheduler.jobs import tick
 from tests.conftest import T0
-from tests.helpers import ADMIN, create_event, iso, register, registrations
+from tests.helpers import ADMIN, create_event, iso, parts, register, registrations
 
 SAMPLE = Path(__file__).resolve().parent.parent / "docs" / "organizations-sample.csv"
 
@@ -242,3 +242,41 @@ def test_a_release_at_the_same_instant_as_cancellations_gives_each_seat_once(app
     assert sum(r["status"] == "confirmed" for r in rows) == 5  # every seat taken, none twice
     assert sum(r["status"] == "cancelled" for r in rows) == 2
     assert [r["waitlist_position"] for r in rows if r["status"] == "waitlisted"] == [1]
+
+
+def test_the_form_tells_before_submitting_what_a_town_holding_its_limit_gets(client):
+    import_orgs(client)
+    release = T0 + timedelta(days=3)
+    event = create_event(client, capacity=10, organization_limit=2, contingents_release_at=iso(release))
+    register(client, event["id"], "a@dresden.de")
+    register(client, event["id"], "b@dresden.de")
+    page = client.get(f"/events/{event['id']}").data.decode()
+    assert 'value="check"' in page  # the check works without JavaScript: it is a submit button
+    asked = {"name": "C", "email": "c@gmail.example", "organization": "Landeshauptstadt Dresden", "action": "check"}
+    told = client.post(f"/events/{event['id']}", data=asked).data.decode()
+    assert "Für Landeshauptstadt Dresden sind bereits 2 Plätze vergeben: Sie kommen auf die Warteliste." in told
+    assert "Am Donnerstag, 5. November 2026" in told and ">Auf die Warteliste</button>" in told
+    assert len(registrations(client, event["id"])) == 2  # checking registers nobody
+    other = client.post(f"/events/{event['id']}", data=asked | {"organization": "Stadt Leipzig"}).data.decode()
+    assert "Für Stadt Leipzig sind 0 von höchstens 2 Plätzen vergeben: Sie erhalten einen Platz." in other
+    assert ">Verbindlich anmelden</button>" in other
+    # The same answer the registration then gets.
+    made = register(client, event["id"], "c@dresden.de").get_json()
+    assert (made["status"], made["waitlist_reason"]) == ("waitlisted", "organization_limit")
+
+
+def test_the_waitlisted_email_and_the_manage_page_say_why_and_when_more_is_known(mail_app, client, smtp):
+    import_orgs(client)
+    release = T0 + timedelta(days=3)
+    event = create_event(client, capacity=10, organization_limit=1, contingents_release_at=iso(release))
+    register(client, event["id"], "a@dresden.de")
+    waiting = register(client, event["id"], "b@dresden.de", language="en").get_json()
+    tick(mail_app)
+    [email] = [m for m in smtp.messages if m["X-Eventsvc-Kind"] == "waitlisted"]
+    text = parts(email)["text/plain"].get_content()
+    assert "Landeshauptstadt Dresden already holds 1 seats – the most any organization may hold." in text
+    assert "On Thursday, 5 November 2026" in text and "the free seats go to the waiting list" in text
+    assert "fully booked" not in text
+    page = client.get(f"/r/{waiting['token']}", headers={"Accept-Language": "de"}).data.decode()
+    assert "Für Landeshauptstadt Dresden sind bereits 1 Plätze vergeben" in page
+    assert "gehen die freien Plätze der Reihe nach an die Warteliste" in page

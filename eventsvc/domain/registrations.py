@@ -43,7 +43,7 @@ from eventsvc.domain.rules import (
     waitlist_positions,
 )
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, LIVE, SEAT_HOLDING, WAITLISTED, CancelReason, EventStatus
-from eventsvc.domain.vocabulary import WaitlistReason
+from eventsvc.domain.vocabulary import NextRegistration, WaitlistReason
 
 # The already-registered email may be triggered by anyone who knows an address: at most
 # one per address, event and this interval, so the endpoint cannot flood an inbox.
@@ -175,6 +175,38 @@ def _reason_to_wait(session: Session, rules, standing, membership, now: datetime
         return WaitlistReason.FULL
     ahead = contingents.waiting_ahead(session, rules, free, now) or 0
     return None if free > ahead else WaitlistReason.FULL
+
+
+@dataclass(frozen=True)
+class Prospect:
+    """What a registration made now by one person would get, before they submit: the
+    answer `register` would give, from the same counts and the same rule."""
+
+    outcome: NextRegistration
+    waitlist_reason: Optional[str] = None
+    organization: Optional[str] = None
+    seats_held: int = 0
+
+
+def prospect(session: Session, event: Event, email: str, organization_key: Optional[str], now: datetime) -> Prospect:
+    """What `register` would give this person now (not locked: the answer may change before
+    they submit, as the seats may)."""
+    if not is_registration_open(event, now):
+        return Prospect(NextRegistration.CLOSED)
+    key = organization_key if organization_key and organizations.key_exists(session, organization_key) else None
+    standing = _standing(session, event.id, Applicant(name="", email=email or "", organization_key=key), now)
+    membership = organizations.membership_in(standing, key)
+    reason = _reason_to_wait(session, event, standing, membership, now)
+    if reason is None:
+        outcome = NextRegistration.CONFIRMED
+    else:
+        outcome = NextRegistration.WAITLISTED if event.waitlist_enabled else NextRegistration.FULL
+    return Prospect(
+        outcome,
+        reason.value if reason else None,
+        membership.name if membership else None,
+        int(standing.org_held or 0) if membership else 0,
+    )
 
 
 def check_role(roles: Optional[list[str]], role: Optional[str]) -> None:

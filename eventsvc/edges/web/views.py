@@ -13,7 +13,7 @@ from flask_babel import force_locale, get_locale, refresh
 from flask_babel import gettext as _
 
 from eventsvc.db import unit_of_work
-from eventsvc.domain import certificates, organizations, policies, questions, waitlist
+from eventsvc.domain import certificates, contingents, organizations, policies, questions, waitlist
 from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
@@ -37,6 +37,7 @@ from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
 from eventsvc.extensions import limiter
 from eventsvc.formatting import event_when, moment_text, zone_note
+from eventsvc.wording import what_you_get, when_known, why_waiting
 
 pages = Blueprint("pages", __name__, template_folder="templates", static_folder="static", static_url_path="/static/web")
 # The locale belongs to the request: Flask-Babel keeps it on the app context, which may serve
@@ -120,7 +121,7 @@ def same_site_path(target: str) -> str:
     return "/" if parts.scheme or parts.netloc else target
 
 
-def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
+def _event_page(event_id: int, form: RegistrationForm, status: int = 200, check: bool = False):
     with unit_of_work(writes=False) as db_session:
         try:
             event = event_service.get_event(db_session, event_id, public=True)
@@ -142,16 +143,39 @@ def _event_page(event_id: int, form: RegistrationForm, status: int = 200):
             closed = _("Die Veranstaltung ist ausgebucht.")
         else:
             closed = None
+        told = _prospect_told(db_session, event, form, moment) if check and not closed else None
         return render_template(
             "event.html",
             event=event,
             offer=offer,
             form=form,
             closed=closed,
+            prospect=told,
+            contingents_apply=contingents.apply(event, moment),
             phase=policies.phase(event, moment),
             organization_names=[] if closed else organizations.names_for_form(db_session),
             session_offers=session_offers(db_session, event),
         ), status
+
+
+@dataclass(frozen=True)
+class ProspectTold:
+    outcome: str
+    text: str
+
+
+def _prospect_told(db_session, event, form: RegistrationForm, moment) -> ProspectTold:
+    """What this person would get, from the domain's answer for their address and
+    organization, in words."""
+    key = organizations.key_named(db_session, form.organization.data)
+    answer = registration_service.prospect(db_session, event, (form.email.data or "").strip(), key, moment)
+    reason = answer.waitlist_reason
+    ends = policies.waiting_ends_at(event, reason)
+    text = what_you_get(
+        _, answer.outcome.value, reason, answer.organization, answer.seats_held, event.organization_limit
+    )
+    later = when_known(_, reason, moment_text(ends, event.timezone, str(get_locale())) if ends else None)
+    return ProspectTold(answer.outcome.value, f"{text} {later}".strip())
 
 
 @pages.get("/events/<id:event_id>")
@@ -189,6 +213,8 @@ def register(event_id: int):
     if request.form.get("action") == "add_person":
         form.colleagues = [*form.colleagues[: MAX_COLLEAGUES - 1], _empty_colleague(focus=True)]
         return _event_page(event_id, form, 200)
+    if request.form.get("action") == "check":
+        return _event_page(event_id, form, 200, check=True)
     people = [_payload(form.name.data, form.email.data, form.organization.data, form.role.data, form)]
     people[0]["sessions"] = form.sessions_chosen
     people += [
@@ -359,6 +385,20 @@ def session_offers(db_session, event) -> list[dict]:
     ]
 
 
+def _why_waiting(db_session, registration) -> dict[str, str]:
+    """Why a person waits although seats may be free, and when they will learn more."""
+    event = registration.event
+    reason = registration.waitlist_reason if registration.status == RegistrationStatus.WAITLISTED.value else None
+    ends = policies.waiting_ends_at(event, reason)
+    moment = moment_text(ends, event.timezone, str(get_locale())) if ends else None
+    return {
+        "waiting_because": why_waiting(
+            _, reason, organizations.name_of(db_session, registration.organization_key), event.organization_limit
+        ),
+        "learn_more": when_known(_, reason, moment),
+    }
+
+
 def _own_sessions(db_session, registration) -> list[dict]:
     offers = {item["key"]: item for item in session_offers(db_session, registration.event)}
     return [
@@ -440,6 +480,7 @@ def manage(token: str):
             registration=registration,
             event=registration.event,
             position=waitlist_position(db_session, registration),
+            **_why_waiting(db_session, registration),
             documents=documents,
             just_registered=request.args.get("new") == "1",
             too_late=request.args.get("late") == "1",
