@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
-import re
 
 import marshmallow as ma
-from flask import current_app, request, send_file
+from flask import request, send_file
 from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
@@ -17,9 +15,9 @@ from eventsvc.domain import registrations as registration_service
 from eventsvc.domain.errors import NotFound, ValidationFailed
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
-from eventsvc.edges.api.presenters import admin_registration_dict
 from eventsvc.edges.common import now
 from eventsvc.edges.csv import csv_response
+from eventsvc.edges.presenters import admin_registration_dict
 from eventsvc.edges.problems import problem
 from eventsvc.edges.schemas import (
     TITLE_PATTERN,
@@ -29,16 +27,11 @@ from eventsvc.edges.schemas import (
     DocumentUploadSchema,
     SendDocumentsSchema,
 )
-from eventsvc.storage import DocumentStorage, LocalStorage, StorageFull
+from eventsvc.edges.shared import UploadRefused, save_upload, storage
 
 log = logging.getLogger(__name__)
 
 downloads = Blueprint("downloads", __name__, description="Personal document downloads")
-_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
-
-
-def storage() -> DocumentStorage:
-    return current_app.extensions.setdefault("eventsvc.storage", LocalStorage(current_app.config["UPLOAD_DIR"]))
 
 
 def _summary_dict(summary: document_service.DocumentSummary) -> dict:
@@ -99,52 +92,6 @@ def _add_upload(event_id: int):
     except UploadRefused as refused:
         return problem(refused.status, refused.code, refused.detail, headers=refused.headers)
     return _summary_dict(document_service.DocumentSummary(document, 0, 0))
-
-
-class UploadRefused(Exception):
-    """An upload that cannot be kept: the storage is full, or the file too large."""
-
-    def __init__(self, status: int, code: str, detail: str, headers: dict | None = None):
-        super().__init__(detail)
-        self.status, self.code, self.detail, self.headers = status, code, detail, headers
-
-
-def save_upload(event_id: int, title: str, upload):
-    """Store an uploaded file as a document of the event (the API's and the console's way):
-    its type judged by its content, its name made safe; ValidationFailed or UploadRefused."""
-    if upload is None or not upload.filename:
-        raise ValidationFailed({"file": ["Missing data for required field."]})
-    head = upload.stream.read(8192)
-    upload.stream.seek(0)
-    content_type = document_service.sniff_type(head)
-    with unit_of_work(writes=False) as session:
-        event_service.get_event(session, event_id, public=False)
-    try:
-        key, size = storage().save(upload.stream)
-    except StorageFull as error:
-        log.error("cannot store an upload: %s", error)
-        raise UploadRefused(
-            507,
-            "insufficient_storage",
-            "The upload cannot be stored now; the organizers' storage is full or read-only.",
-            headers={"Retry-After": "600"},
-        ) from error
-    if size > int(current_app.config["UPLOAD_MAX_BYTES"]):
-        storage().delete(key)
-        raise UploadRefused(
-            413, "payload_too_large", f"Uploads are limited to {current_app.config['UPLOAD_MAX_BYTES']} bytes."
-        )
-    filename = document_service.download_name(
-        _UNSAFE_NAME.sub("_", os.path.basename(upload.filename.replace("\\", "/"))), content_type
-    )
-    try:
-        with unit_of_work() as session:
-            document = document_service.add_upload(session, event_id, title, filename, content_type, size, key, now())
-            session.expunge(document)  # plain values for the caller, after the commit
-            return document
-    except Exception:
-        storage().delete(key)
-        raise
 
 
 def _load(schema: ma.Schema, data: dict) -> dict:

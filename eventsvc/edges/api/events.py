@@ -8,8 +8,8 @@ from flask_smorest import Blueprint
 from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
 from eventsvc.edges.api.auth import SECURITY, admin_required
-from eventsvc.edges.api.presenters import present_events
 from eventsvc.edges.common import now
+from eventsvc.edges.presenters import present_events
 from eventsvc.edges.schemas import EventInSchema, EventOutSchema, EventPatchSchema
 
 public = Blueprint("events", __name__, url_prefix="/api/v1", description="Published events")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app
-
 from eventsvc.db import unit_of_work
-from eventsvc.domain import events as event_service
 from eventsvc.domain import messages
 from eventsvc.edges.api.auth import SECURITY, acting_organizer
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.common import now
 from eventsvc.edges.schemas import MessageInSchema, MessageLogSchema, MessagePreviewSchema, MessageQueuedSchema
-from eventsvc.mail.compose import MailSettings, preview_message
-from eventsvc.mail.dispatch import templates_of
+from eventsvc.edges.shared import preview_of
 
 
 def _draft(fields: dict) -> messages.Draft:
@@ -44,29 +40,6 @@ def send(fields: dict, event_id: int):
 def preview(fields: dict, event_id: int):
     """The message as the first person of the audience would get it; nothing is sent."""
     return preview_of(event_id, _draft(fields))
-
-
-def preview_of(event_id: int, draft: messages.Draft) -> dict:
-    """The draft as the first person of its audience (or a sample person) would get it."""
-    with unit_of_work(writes=False) as session:
-        event = event_service.get_event(session, event_id, public=False)
-        messages.check(session, event, draft)
-        person = messages.first_recipient(session, event.id, draft) or messages.sample_person(event)
-        rendered = preview_message(
-            session,
-            messages.unsaved(event, draft),
-            event,
-            person,
-            MailSettings.from_config(current_app.config),
-            templates_of(current_app),
-            now(),
-        )
-        return {
-            "recipients": messages.count_recipients(session, event.id, draft),
-            "subject": rendered.subject,
-            "text": rendered.text,
-            "html": rendered.html,
-        }
 
 
 @admin.route("/events/<id:event_id>/messages", methods=["GET"])

@@ -7,7 +7,6 @@ from flask import current_app
 from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
-from eventsvc.domain import events as event_service
 from eventsvc.domain import history, privacy, waitlist
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain import sessions as event_sessions
@@ -16,15 +15,15 @@ from eventsvc.domain.rules import waitlist_position
 from eventsvc.edges.api.auth import SECURITY, acting_organizer, bearer_holder, has_valid_bearer_token
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.api.openapi import json_or_csv
-from eventsvc.edges.api.presenters import (
+from eventsvc.edges.common import now
+from eventsvc.edges.csv import answers_csv
+from eventsvc.edges.presenters import (
     admin_registration_dict,
     change_dict,
     present_events,
     registration_created,
     registration_dict,
 )
-from eventsvc.edges.common import now
-from eventsvc.edges.csv import answers_csv
 from eventsvc.edges.schemas import (
     AdminRegistrationSchema,
     BatchCreatedSchema,
@@ -41,6 +40,7 @@ from eventsvc.edges.schemas import (
     SessionsChoiceInSchema,
     applicant_from,
 )
+from eventsvc.edges.shared import registration_rows
 from eventsvc.extensions import limiter
 
 public = Blueprint(
@@ -195,18 +195,6 @@ def list_for_event(query: dict, event_id: int):
     if query["format"] == "csv":
         return answers_csv(rows, asked, f"registrations-{event_id}.csv", keys)
     return rows
-
-
-def registration_rows(event_id: int, status: str | None = None) -> tuple[list[dict], list[dict], list[str]]:
-    """The event's registrations as the admin list shows them, its questions and its sessions' keys."""
-    with unit_of_work(writes=False) as session:
-        event = event_service.get_event(session, event_id, public=False)
-        choices = event_sessions.choices_by_registration(session, event_id)
-        rows = [
-            admin_registration_dict(registration, position, choices.get(registration.id))
-            for registration, position in registration_service.list_for_event(session, event_id, status)
-        ]
-        return rows, list(event.questions or []), [item["key"] for item in event.sessions or []]
 
 
 @admin.route("/registrations/<id:registration_id>/checkin", methods=["POST"])

@@ -10,12 +10,11 @@ from eventsvc.domain import report
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.api.openapi import json_or_csv
-from eventsvc.edges.api.presenters import local
 from eventsvc.edges.api.series import series_key
 from eventsvc.edges.csv import csv_response
+from eventsvc.edges.presenters import local
 from eventsvc.edges.schemas import EventReportSchema, ReportQuerySchema, SeriesReportSchema
-
-REPORT_CSV_COLUMNS = ["table", "group", "registered", "confirmed", "attended"]
+from eventsvc.edges.shared import REPORT_CSV_COLUMNS, report_rows
 
 
 @admin.route("/events/<id:event_id>/report", methods=["GET"])
@@ -34,45 +33,6 @@ def event_report(query: dict, event_id: int):
     if query["format"] == "csv":
         return csv_response(report_rows(figures), f"report-{event_id}.csv", REPORT_CSV_COLUMNS)
     return figures
-
-
-def report_rows(figures: dict) -> list[dict]:
-    """The report's tables as rows of one spreadsheet: the totals first, then each grouping."""
-    rows = [
-        {"table": "total", "group": name, "registered": figures[name], "confirmed": None, "attended": None}
-        for name in ("registered", "confirmed", "attended", "no_shows", "cancelled", "waitlisted_ever")
-    ]
-    rows.append(
-        {
-            "table": "total",
-            "group": "organizations_attended",
-            "registered": figures["organizations_attended"],
-            "confirmed": None,
-            "attended": None,
-        }
-    )
-    for table, name in (("role", "by_role"), ("kind", "by_kind"), ("region", "by_region")):
-        rows += [
-            {
-                "table": table,
-                "group": entry[table],
-                "registered": entry["registered"],
-                "confirmed": None,
-                "attended": entry["attended"],
-            }
-            for entry in figures[name]
-        ]
-    rows += [
-        {
-            "table": "session",
-            "group": entry["key"],
-            "registered": None,
-            "confirmed": entry["confirmed"],
-            "attended": entry["attended"],
-        }
-        for entry in figures["sessions"]
-    ]
-    return rows
 
 
 @admin.route("/series/<key>/report", methods=["GET"])

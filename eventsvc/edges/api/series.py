@@ -3,9 +3,7 @@ the confirmed addresses)."""
 
 from __future__ import annotations
 
-import re
-
-from flask import abort, current_app, request
+from flask import current_app, request
 from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
@@ -15,12 +13,12 @@ from eventsvc.edges.api.auth import SECURITY, has_valid_bearer_token
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.common import now
 from eventsvc.edges.schemas import (
-    SERIES_KEY,
     AcceptedSchema,
     InterestConfirmedSchema,
     InterestInSchema,
     InterestListSchema,
 )
+from eventsvc.edges.shared import series_key
 from eventsvc.extensions import limiter
 
 public = Blueprint("series", __name__, url_prefix="/api/v1", description="A series' interest list")
@@ -28,12 +26,6 @@ public = Blueprint("series", __name__, url_prefix="/api/v1", description="A seri
 
 def _registration_limit() -> str:
     return current_app.config["RATELIMIT_REGISTRATION"]
-
-
-def series_key(key: str) -> str:
-    if not re.fullmatch(SERIES_KEY[1:-1], key):
-        abort(404)
-    return key
 
 
 @public.route("/series/<key>/interest", methods=["POST"])

@@ -14,7 +14,6 @@ from eventsvc.domain import events as event_service
 from eventsvc.domain import outbox as outbox_service
 from eventsvc.domain.errors import ValidationFailed
 from eventsvc.domain.statuses import OutboxStatus
-from eventsvc.edges.api.documents import UploadRefused, save_upload, storage
 from eventsvc.edges.common import now
 from eventsvc.edges.console.common import act, console
 from eventsvc.edges.console.eventforms import (
@@ -22,6 +21,7 @@ from eventsvc.edges.console.eventforms import (
 )
 from eventsvc.edges.console.forms import ActionForm
 from eventsvc.edges.schemas import DocumentLinkSchema, DocumentUploadSchema
+from eventsvc.edges.shared import UploadRefused, save_upload, storage
 
 
 @console.route("/events/<id:event_id>/documents", methods=["GET", "POST"])

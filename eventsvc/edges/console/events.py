@@ -17,8 +17,6 @@ from eventsvc.domain.errors import DomainError, ValidationFailed
 from eventsvc.domain.retention import removal_time
 from eventsvc.domain.rules import counts_by_status
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, WAITLISTED, EventStatus
-from eventsvc.edges.api.certificates import attendance_sheet_response, certificates_zip_response
-from eventsvc.edges.api.registrations import registration_rows
 from eventsvc.edges.common import now
 from eventsvc.edges.console.common import STATUS_FILTERS, act, console, matches
 from eventsvc.edges.console.eventforms import (
@@ -35,6 +33,7 @@ from eventsvc.edges.console.eventforms import (
 )
 from eventsvc.edges.console.forms import ActionForm
 from eventsvc.edges.csv import answers_csv
+from eventsvc.edges.shared import attendance_sheet_response, certificates_zip_response, registration_rows
 from eventsvc.formatting import event_when, moment_text
 
 

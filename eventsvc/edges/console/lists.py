@@ -10,11 +10,11 @@ from flask_login import current_user, login_required
 from eventsvc.db import unit_of_work
 from eventsvc.domain import audit, bounces, interest, organizations
 from eventsvc.domain.errors import ValidationFailed
-from eventsvc.edges.api.series import series_key
 from eventsvc.edges.common import now
 from eventsvc.edges.console.common import console
 from eventsvc.edges.console.forms import ActionForm
 from eventsvc.edges.csv import csv_response
+from eventsvc.edges.shared import series_key
 
 
 @console.route("/organizations", methods=["GET", "POST"])

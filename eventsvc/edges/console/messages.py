@@ -12,7 +12,6 @@ from eventsvc.domain import documents as document_service
 from eventsvc.domain import events as event_service
 from eventsvc.domain.errors import DomainError, ValidationFailed
 from eventsvc.domain.statuses import CONFIRMED
-from eventsvc.edges.api.messages import preview_of
 from eventsvc.edges.common import now
 from eventsvc.edges.console.common import console
 from eventsvc.edges.console.eventforms import (
@@ -20,6 +19,7 @@ from eventsvc.edges.console.eventforms import (
 )
 from eventsvc.edges.console.forms import MessageForm
 from eventsvc.edges.schemas import MessageInSchema
+from eventsvc.edges.shared import preview_of
 
 
 @console.route("/events/<id:event_id>/messages", methods=["GET", "POST"])

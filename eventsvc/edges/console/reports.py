@@ -13,10 +13,9 @@ from eventsvc.domain import events as event_service
 from eventsvc.domain import feedback, questions, report
 from eventsvc.domain.errors import Unavailable
 from eventsvc.edges import charts
-from eventsvc.edges.api.reports import REPORT_CSV_COLUMNS, report_rows
-from eventsvc.edges.api.series import series_key
 from eventsvc.edges.console.common import console
 from eventsvc.edges.csv import csv_response
+from eventsvc.edges.shared import REPORT_CSV_COLUMNS, report_rows, series_key
 from eventsvc.formatting import event_when
 
 KIND_NAMES = {

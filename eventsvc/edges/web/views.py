@@ -31,8 +31,8 @@ from eventsvc.domain.errors import (
 from eventsvc.domain.rules import is_registration_open, occupancy, waitlist_position
 from eventsvc.domain.statuses import EventStatus, RegistrationStatus
 from eventsvc.domain.vocabulary import LANGUAGES, NextRegistration
-from eventsvc.edges.api.presenters import seat_offer, sessions_of
 from eventsvc.edges.common import links, now
+from eventsvc.edges.presenters import seat_offer, sessions_of
 from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
 from eventsvc.extensions import limiter
