@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from tests.conftest import T0
 
@@ -14,8 +14,7 @@ def iso(moment: datetime) -> str:
     return moment.isoformat()
 
 
-def event_payload(**overrides) -> dict:
-    starts = T0 + timedelta(days=30)
+def event_payload(starts: datetime = T0 + timedelta(days=30), **overrides) -> dict:
     payload = {
         "title": "Fachveranstaltung Standesamtswesen",
         "description": "Neuerungen im Personenstandsrecht",
@@ -29,6 +28,12 @@ def event_payload(**overrides) -> dict:
     }
     payload.update(overrides)
     return payload
+
+
+def on_the_real_clock() -> datetime:
+    """A start thirty days after the wall clock's now, for an event that processes serve on the
+    real clock (the tests' settable clock stands still at T0, the real one does not)."""
+    return datetime.now(UTC) + timedelta(days=30)
 
 
 def create_event(client, **overrides) -> dict:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.helpers import ADMIN, event_payload
+from tests.helpers import ADMIN, event_payload, on_the_real_clock
 from tests.processes import free_port, gunicorn, service_env
 
 
@@ -16,7 +16,9 @@ def test_200_simultaneous_registrations_for_50_seats(app, database_url, tmp_path
     port = free_port()
     env = service_env(database_url, tmp_path / "instance")
     with gunicorn(env, port, tmp_path / "gunicorn.log") as base:
-        created = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=50), headers=ADMIN)
+        created = requests.post(
+            f"{base}/api/v1/admin/events", json=event_payload(starts=on_the_real_clock(), capacity=50), headers=ADMIN
+        )
         event_id = created.json()["id"]
 
         def register(i: int) -> requests.Response:

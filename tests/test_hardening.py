@@ -17,7 +17,7 @@ import requests
 
 from eventsvc import create_app
 from eventsvc.scheduler.jobs import tick
-from tests.helpers import ADMIN, create_event, register, wait_for
+from tests.helpers import ADMIN, create_event, on_the_real_clock, register, wait_for
 from tests.processes import ROOT, mail_env, start_worker
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -33,7 +33,9 @@ def test_two_workers_with_a_short_lease_and_a_slow_mail_server_send_each_email_o
 ):
     """Each worker claims ten emails at a time and needs four seconds for them, twice its
     two-second lease: only renewing the lease keeps the other worker from taking them too."""
-    event = create_event(client, capacity=100, reminders=[])  # the workers run on the real clock
+    event = create_event(
+        client, starts=on_the_real_clock(), capacity=100, reminders=[]
+    )  # the workers run on the real clock
     for i in range(30):
         register(client, event["id"], f"p{i}@example.org")
     smtp.recorder.delay = 0.4
@@ -55,7 +57,9 @@ def test_two_workers_with_a_short_lease_and_a_slow_mail_server_send_each_email_o
 
 @pytest.mark.slow
 def test_a_stopped_worker_hands_its_emails_back_at_once(client, database_url, smtp, tmp_path):
-    event = create_event(client, capacity=100, reminders=[])  # the worker runs on the real clock
+    event = create_event(
+        client, starts=on_the_real_clock(), capacity=100, reminders=[]
+    )  # the worker runs on the real clock
     for i in range(8):
         register(client, event["id"], f"p{i}@example.org")
     smtp.recorder.delay = 0.5
@@ -264,7 +268,7 @@ def test_serve_hands_its_emails_back_on_ctrl_c(client, database_url, smtp, tmp_p
     port = free_port()
     env = mail_env(database_url, tmp_path / "instance", smtp.port, EVENTSVC_TICK_SECONDS="3600")
     command = [sys.executable, "-m", "eventsvc.edges.cli", "serve", "--port", str(port)]
-    event = create_event(client, capacity=100, reminders=[])
+    event = create_event(client, starts=on_the_real_clock(), capacity=100, reminders=[])
     with open(tmp_path / "serve.log", "wb") as log:
         serve = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:

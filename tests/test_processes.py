@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 import requests
 
-from tests.helpers import ADMIN, event_payload, wait_for
+from tests.helpers import ADMIN, event_payload, on_the_real_clock, wait_for
 from tests.processes import free_port, mail_env, running, service_env, start_worker
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,9 @@ def test_serve_with_no_configuration_writes_eml_files(tmp_path):
     env = service_env(f"sqlite:///{instance / 'eventsvc.sqlite3'}", instance, EVENTSVC_TICK_SECONDS="1")
     del env["EVENTSVC_DATABASE_URL"]  # the default: a SQLite file in the instance folder
     with running(serve_command(port), env, port, tmp_path / "serve.log") as base:
-        event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(), headers=ADMIN).json()
+        event = requests.post(
+            f"{base}/api/v1/admin/events", json=event_payload(starts=on_the_real_clock()), headers=ADMIN
+        ).json()
         body = {"name": "Eva", "email": "eva@example.org", "consent": True}
         assert requests.post(f"{base}/api/v1/events/{event['id']}/registrations", json=body).status_code == 201
         wait_for(lambda: list((instance / "mail").glob("*.eml")))
@@ -38,7 +40,9 @@ def test_two_workers_send_each_email_once(app, database_url, smtp, tmp_path):
     env = mail_env(database_url, tmp_path / "instance", smtp.port)
     command = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{http_port}", "wsgi:app"]
     with running(command, env, http_port, tmp_path / "web.log") as base:
-        event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=300), headers=ADMIN).json()
+        event = requests.post(
+            f"{base}/api/v1/admin/events", json=event_payload(starts=on_the_real_clock(), capacity=300), headers=ADMIN
+        ).json()
         for i in range(120):
             body = {"name": f"P{i}", "email": f"p{i}@example.org", "consent": True}
             requests.post(f"{base}/api/v1/events/{event['id']}/registrations", json=body)
@@ -62,7 +66,9 @@ def test_restart_mid_queue_loses_nothing_and_repeats_nothing(app, database_url, 
     )
     smtp.stop()  # mail piles up in the outbox while the server is down
     with running(serve_command(port), env, port, tmp_path / "serve1.log") as base:
-        event = requests.post(f"{base}/api/v1/admin/events", json=event_payload(capacity=100), headers=ADMIN).json()
+        event = requests.post(
+            f"{base}/api/v1/admin/events", json=event_payload(starts=on_the_real_clock(), capacity=100), headers=ADMIN
+        ).json()
         for i in range(30):
             body = {"name": f"P{i}", "email": f"p{i}@example.org", "consent": True}
             requests.post(f"{base}/api/v1/events/{event['id']}/registrations", json=body)

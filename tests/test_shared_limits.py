@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from tests.helpers import ADMIN, event_payload
+from tests.helpers import ADMIN, event_payload, on_the_real_clock
 from tests.processes import free_port, gunicorn, service_env
 
 
@@ -53,7 +53,9 @@ def test_two_web_processes_share_one_registration_limit(app, database_url, redis
         gunicorn(env, free_port(), tmp_path / "web-1.log", 1) as first,
         gunicorn(env, free_port(), tmp_path / "web-2.log", 1) as second,
     ):
-        event = requests.post(f"{first}/api/v1/admin/events", json=event_payload(capacity=50), headers=ADMIN).json()
+        event = requests.post(
+            f"{first}/api/v1/admin/events", json=event_payload(starts=on_the_real_clock(), capacity=50), headers=ADMIN
+        ).json()
 
         def register(base: str, n: int) -> requests.Response:
             body = {"name": f"Person {n}", "email": f"p{n}@example.org", "consent": True}
