@@ -20,8 +20,8 @@ _URL_ATOMS = ("r", "U", "q", "f")
 
 
 class TokenRedactingLogger(Logger):
-    def atoms(self, resp: Any, req: Any, environ: dict, request_time: Any) -> dict:
-        atoms = super().atoms(resp, req, environ, request_time)
+    def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
         for key in _URL_ATOMS:
             if isinstance(atoms.get(key), str):
                 atoms[key] = redact(atoms[key])

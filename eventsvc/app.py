@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Optional
 
 from flask import Flask
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -22,7 +23,7 @@ from eventsvc.extensions import csrf, limiter, migrate
 from eventsvc.resources import resource_dir
 
 
-def create_app(overrides: Optional[dict] = None) -> Flask:
+def create_app(overrides: Optional[dict[str, Any]] = None) -> Flask:
     overrides = overrides or {}
     instance_path = overrides.get("INSTANCE_PATH") or os.environ.get("EVENTSVC_INSTANCE_PATH")
     # Named after the package: its instance folder is <prefix>/var/eventsvc-instance when installed.
@@ -50,15 +51,15 @@ def create_app(overrides: Optional[dict] = None) -> Flask:
     return app
 
 
-def _register_error_handlers(app: Flask, api) -> None:
+def _register_error_handlers(app: Flask, api: Any) -> None:
     """Machines get problem documents, people an HTML page: decided here, once."""
 
-    def http_error(error: HTTPException):
+    def http_error(error: HTTPException) -> ResponseReturnValue:
         if problems.wants_problem():
             return problems.http_problem(error)
         return web.render_error(error.code or 500)
 
-    def domain_error(error: DomainError):
+    def domain_error(error: DomainError) -> ResponseReturnValue:
         if problems.wants_problem():
             return problems.domain_problem(error)
         return web.render_error(problems.DOMAIN_STATUS.get(type(error), 409))

@@ -6,6 +6,7 @@ import os
 import secrets
 import time
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -71,7 +72,7 @@ STRING_KEYS = (
 )
 
 
-def load(app: Flask, overrides: dict | None) -> None:
+def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config.update(DEFAULTS)
     raw_env = {key[len("EVENTSVC_") :]: value for key, value in os.environ.items() if key.startswith("EVENTSVC_")}
     app.config.from_prefixed_env("EVENTSVC")

@@ -30,7 +30,7 @@ from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -53,13 +53,13 @@ _WRITES = "eventsvc_writes"
 OUTBOX_WRITTEN = "eventsvc.outbox_written"
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware datetime stored as UTC; SQLite hands back naive values, which are UTC."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -67,7 +67,7 @@ class UTCDateTime(TypeDecorator):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: Optional[datetime], dialect: Dialect) -> Optional[datetime]:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -153,7 +153,7 @@ def engine_options(url: str) -> dict[str, Any]:
     }
 
 
-def insert_ignoring_duplicates(session: Session, table: Any, unique_columns: list[str]):
+def insert_ignoring_duplicates(session: Session, table: Any, unique_columns: list[str]) -> Any:
     """INSERT … ON CONFLICT DO NOTHING on the unique `unique_columns`."""
     dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     return dialect_insert(table).on_conflict_do_nothing(index_elements=unique_columns)
@@ -173,7 +173,7 @@ def is_lost_connection_or_lock_timeout(error: BaseException) -> bool:
 
 
 @event.listens_for(Engine, "connect")
-def _configure_sqlite(dbapi_connection, _record):
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     # Autocommit at the driver level: the "begin" hook below issues BEGIN itself.
@@ -187,6 +187,6 @@ def _configure_sqlite(dbapi_connection, _record):
 
 
 @event.listens_for(Engine, "begin")
-def _begin_sqlite(conn):
+def _begin_sqlite(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES, True) else "BEGIN")

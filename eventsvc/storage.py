@@ -22,7 +22,7 @@ class DocumentStorage(Protocol):
 class LocalStorage:
     """Files under the instance folder, named by random keys: never by what was uploaded."""
 
-    def __init__(self, root: str):
+    def __init__(self, root: str) -> None:
         self.root = Path(root)
 
     def save(self, stream: IO[bytes]) -> tuple[str, int]:

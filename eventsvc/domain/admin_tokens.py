@@ -32,7 +32,9 @@ def list_tokens(session: Session) -> list[AdminToken]:
 
 
 def revoke(session: Session, name: str, now: datetime) -> AdminToken:
-    token = "\x00" not in name and session.scalar(select(AdminToken).where(AdminToken.name == name))
+    token: Optional[AdminToken] = (
+        session.scalar(select(AdminToken).where(AdminToken.name == name)) if "\x00" not in name else None
+    )
     if not token:
         raise NotFound(f"No token named {name!r}.")
     if token.revoked_at is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -145,7 +145,7 @@ def undeliverable_among(session: Session, emails: set[str]) -> set[str]:
 class Report:
     organizer_email: str
     event_id: int
-    addresses: list[dict]
+    addresses: list[dict[str, Any]]
 
 
 def queue_daily_reports(session: Session, now: datetime) -> int:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
 
 
 class SystemClock:
@@ -13,7 +18,7 @@ class SystemClock:
 class SettableClock:
     """A clock that stands still until told to move; for tests and benchmarks."""
 
-    def __init__(self, start: datetime):
+    def __init__(self, start: datetime) -> None:
         self._now = start.astimezone(UTC)
 
     def now(self) -> datetime:

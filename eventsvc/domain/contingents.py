@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.models import Event, Organization, Registration
@@ -102,18 +102,21 @@ def waiting_ahead(session: Session, event: ContingentRules, seats_free: int, now
     return len(eligible_waiting(session, event, now, seats_free))
 
 
+def _passed(moment: Any, now: datetime) -> ColumnElement[bool]:
+    applied = Event.windows_applied_at
+    return and_(moment.is_not(None), moment <= now, or_(applied.is_(None), applied < moment))
+
+
 def events_with_passed_windows(session: Session, now: datetime) -> list[int]:
     """Published events one of whose windows (members first, the limit) has ended since
     their free seats were last handed on."""
-    applied = Event.windows_applied_at
-    passed = lambda moment: and_(moment.is_not(None), moment <= now, or_(applied.is_(None), applied < moment))
     return list(
         session.scalars(
             select(Event.id)
             .where(
                 Event.status == EventStatus.PUBLISHED.value,
                 Event.starts_at > now,
-                or_(passed(Event.members_first_until), passed(Event.contingents_release_at)),
+                or_(_passed(Event.members_first_until, now), _passed(Event.contingents_release_at, now)),
             )
             .order_by(Event.id)
         )

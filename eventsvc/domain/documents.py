@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import filetype
 from sqlalchemy import func, select
@@ -70,7 +71,7 @@ def sniff_type(head: bytes) -> str:
     kind = filetype.guess(head)
     if kind is None or kind.mime not in ALLOWED_TYPES:
         raise ValidationFailed({"file": ["Only PDF, office documents, images and ZIP archives can be uploaded."]})
-    return kind.mime
+    return str(kind.mime)
 
 
 def add_link(session: Session, event_id: int, title: str, url: str, now: datetime) -> Document:
@@ -211,7 +212,9 @@ def deliver_due_documentation(session: Session, now: datetime) -> int:
     return queued
 
 
-def delivered_documents(session: Session, registration_id: int, document_ids: list[int], links: Links) -> list[dict]:
+def delivered_documents(
+    session: Session, registration_id: int, document_ids: list[int], links: Links
+) -> list[dict[str, Any]]:
     """The documents of one documentation email, each with its link for this person."""
     rows = session.scalars(
         select(DocumentDelivery)
@@ -253,7 +256,7 @@ def open_download(session: Session, token: str) -> tuple[Document, DocumentDeliv
     return document, delivery
 
 
-def documents_for_registration(session: Session, registration_id: int, links: Links) -> list[dict]:
+def documents_for_registration(session: Session, registration_id: int, links: Links) -> list[dict[str, Any]]:
     ids = list(
         session.scalars(select(DocumentDelivery.document_id).where(DocumentDelivery.registration_id == registration_id))
     )

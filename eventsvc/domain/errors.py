@@ -6,7 +6,7 @@ from __future__ import annotations
 class DomainError(Exception):
     code = "domain_error"
 
-    def __init__(self, detail: str = ""):
+    def __init__(self, detail: str = "") -> None:
         super().__init__(detail or self.code)
         self.detail = detail or self.code
 
@@ -38,7 +38,7 @@ class ValidationFailed(DomainError):
 
     code = "validation_error"
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("The input is not valid.")
         self.errors = errors
 
@@ -48,7 +48,7 @@ class RateLimited(DomainError):
 
     code = "rate_limited"
 
-    def __init__(self, detail: str, retry_after: int):
+    def __init__(self, detail: str, retry_after: int) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
 

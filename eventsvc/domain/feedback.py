@@ -20,7 +20,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import ColumnElement, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import outbox, questions
@@ -67,7 +67,7 @@ def is_open(event: Event, now: datetime) -> bool:
     return bool(event.feedback) and _moment(event, "send_after") <= now < closes_at(event)
 
 
-def _invitable(event_id: int):
+def _invitable(event_id: int) -> ColumnElement[bool]:
     return (
         (Registration.event_id == event_id)
         & (Registration.status == CONFIRMED)
@@ -140,8 +140,10 @@ _SET_TOKEN = (
 
 
 def invitation(session: Session, token: str) -> Registration:
-    registration = looks_like_token(token) and session.scalar(
-        select(Registration).where(Registration.feedback_token == token)
+    registration: Optional[Registration] = (
+        session.scalar(select(Registration).where(Registration.feedback_token == token))
+        if looks_like_token(token)
+        else None
     )
     if not registration or registration.anonymised_at is not None:
         raise NotFound("No such feedback invitation.")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import ColumnElement, String, insert, literal, select, update
 from sqlalchemy.orm import Session
@@ -46,7 +46,7 @@ def organizer(name: Optional[str]) -> Actor:
 _INSERT = insert(RegistrationChange)
 
 
-def entry(registration_id: int, status: str, reason: Optional[str], by: Actor, now: datetime) -> dict:
+def entry(registration_id: int, status: str, reason: Optional[str], by: Actor, now: datetime) -> dict[str, Any]:
     return {
         "registration_id": registration_id,
         "at": now,
@@ -82,7 +82,7 @@ def record_for(
     session.execute(insert(RegistrationChange).from_select(columns, rows))
 
 
-def _log(change: dict) -> None:
+def _log(change: dict[str, Any]) -> None:
     """One line per change, with ids and words, never names or addresses."""
     log.info(
         "registration %s: %s (%s) by %s", change["registration_id"], change["status"], change["reason"], change["by"]
@@ -125,7 +125,7 @@ def forget_actors(session: Session, registration_ids: list[int]) -> None:
     )
 
 
-def creation_columns(status: str, by: Actor) -> dict:
+def creation_columns(status: str, by: Actor) -> dict[str, Any]:
     """What a new registration records of its own creation (see the module's notes)."""
     return {"registered_as": status, "registered_by": by.kind, "registered_actor": by.name}
 

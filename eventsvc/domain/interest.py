@@ -88,7 +88,9 @@ def ask_to_join(session: Session, person: Interested, now: datetime) -> None:
 
 
 def get_by_token(session: Session, token: str) -> InterestEntry:
-    entry = looks_like_token(token) and session.scalar(select(InterestEntry).where(InterestEntry.token == token))
+    entry: Optional[InterestEntry] = (
+        session.scalar(select(InterestEntry).where(InterestEntry.token == token)) if looks_like_token(token) else None
+    )
     if not entry:
         raise NotFound("No such entry.")
     return entry

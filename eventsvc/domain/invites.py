@@ -12,7 +12,7 @@ and the CANCEL carries a SEQUENCE above any invite that person holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -56,7 +56,7 @@ def invite(event: Event, registration: Registration, method: str, sequence: int,
         personal.add("description", description)
     personal.add("attendee", _attendee(registration, method))
     lines = personal.to_ical()
-    return head + lines[len(_BEGIN) : -len(_END)] + tail
+    return bytes(head + lines[len(_BEGIN) : -len(_END)] + tail)
 
 
 _BEGIN = b"BEGIN:VEVENT\r\n"
@@ -122,7 +122,7 @@ def _attendee(registration: Registration, method: str) -> vCalAddress:
 def feed(
     events: Iterable[Event],
     name: str,
-    url_for_event,
+    url_for_event: Callable[[Event], str],
     organizer_fallback: str,
     timezone_name: Optional[str] = "Europe/Berlin",
 ) -> Calendar:

@@ -9,6 +9,8 @@ unit of work that writes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
@@ -52,7 +54,7 @@ _LOCK_SEAT_RULES = (
 )
 
 
-def lock_event_rules(session: Session, event_id: int):
+def lock_event_rules(session: Session, event_id: int) -> Any:
     """Lock the event row as lock_event does, reading only the fields that decide whether
     and how someone may register, as a plain row rather than a loaded Event."""
     rules = session.connection().execute(_LOCK_SEAT_RULES, {"event_id": event_id}).one_or_none()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -225,7 +225,7 @@ def log(session: Session, event_id: int) -> list[Sent]:
 
 def documents_for(
     session: Session, message: OrganizerMessage, registration_id: Optional[int], links: Links
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """The message's documents as one person's email lists them, each link their own. In a
     preview, before anyone has their links, a file shows where the personal link will be."""
     documents = delivered_documents(session, registration_id, message.document_ids, links) if registration_id else []

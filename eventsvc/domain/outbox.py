@@ -232,7 +232,7 @@ class Claimed:
     event_id: Optional[int]
     registration_id: Optional[int]
     recipient: str
-    params: dict
+    params: dict[str, Any]
     attempts: int
     created_at: datetime
     message_key: str
@@ -348,7 +348,7 @@ _RECORD = (
 _RECORD_RETRY = _RECORD.values(next_attempt_at=bindparam("retry_at"))
 
 
-def _record(session: Session, statement, values: dict, message: Claimed, sender: str) -> bool:
+def _record(session: Session, statement: Any, values: dict[str, Any], message: Claimed, sender: str) -> bool:
     held = session.connection().execute(statement, values | {"row_id": message.id, "sender": sender}).rowcount == 1
     if not held:
         log.warning("outbox row %s: result not recorded, sender %s no longer holds it", message.id, sender)

@@ -128,11 +128,13 @@ def check_change(current: list[dict[str, Any]], new: list[dict[str, Any]], answe
 def label(question: dict[str, Any], language: str) -> str:
     text = question["label"]
     if isinstance(text, dict):
-        return text.get(language) or text.get("de") or next(iter(text.values()))
-    return text
+        return str(text.get(language) or text.get("de") or next(iter(text.values())))
+    return str(text)
 
 
-def checked_answers(questions: list[dict[str, Any]], answers: Any, sensitive_consent: bool) -> tuple[dict, bool]:
+def checked_answers(
+    questions: list[dict[str, Any]], answers: Any, sensitive_consent: bool
+) -> tuple[dict[str, Any], bool]:
     """The answers to store, and whether a sensitive one was given; 422 errors name
     `answers.<key>` or `sensitive_consent`."""
     if answers is None:

@@ -12,9 +12,9 @@ import math
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
-from sqlalchemy import bindparam, exists, func, insert, select
+from sqlalchemy import Row, bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import bounces, contingents, history, organizations, outbox, policies, questions, seats
@@ -62,7 +62,7 @@ class Applicant:
     organization: Optional[str] = None
     role: Optional[str] = None
     language: str = "de"
-    answers: Optional[dict] = None
+    answers: Optional[dict[str, Any]] = None
     sensitive_consent: bool = False
     # The privacy notice the person agreed to (EVENTSVC_PRIVACY_URL when they registered).
     privacy_url: Optional[str] = None
@@ -89,7 +89,7 @@ class Registered:
     waitlist_reason: Optional[str] = None
     organization_key: Optional[str] = None
     organization: Optional[str] = None
-    sessions: tuple[dict, ...] = ()
+    sessions: tuple[dict[str, Any], ...] = ()
     consented_at: Optional[datetime] = None
     privacy_url: Optional[str] = None
 
@@ -161,7 +161,9 @@ def register(
     return replace(made, sessions=tuple(choices))
 
 
-def _reason_to_wait(session: Session, rules, standing, membership, now: datetime) -> Optional[WaitlistReason]:
+def _reason_to_wait(
+    session: Session, rules: Any, standing: Row[Any], membership: Optional[organizations.Membership], now: datetime
+) -> Optional[WaitlistReason]:
     """Why the newcomer waits, or None when they get a seat. Where contingents apply, only
     the people waiting who could take a seat now are ahead of them."""
     if not contingents.apply(rules, now):
@@ -231,7 +233,7 @@ def _insert(
     applicant: Applicant,
     placement: Placement,
     feed_token: Optional[str],
-    answers: dict,
+    answers: dict[str, Any],
     sensitive: bool,
     sequence: int,
     by: Actor,
@@ -352,7 +354,7 @@ def transfer(
     return replace(made, sessions=tuple(event_sessions.choices_of(session, made.id)))
 
 
-def _standing(session: Session, event_id: int, applicant: Applicant, now: datetime):
+def _standing(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Row[Any]:
     """Seats taken, people waiting, the address's live registration for this event, how
     often it registered lately, its personal feed token, whether it is undeliverable, and
     its organization with the seats that holds: one round trip."""
@@ -471,7 +473,7 @@ def check_in(
 CORRECTABLE = ("name", "organization", "role")
 
 
-def correct(session: Session, registration_id: int, changes: dict, now: datetime, by: Actor) -> Registration:
+def correct(session: Session, registration_id: int, changes: dict[str, Any], now: datetime, by: Actor) -> Registration:
     """An organizer corrects how a person is named (a misspelt name, a new office): the
     lists, the sign-in sheet and a certificate show it from now on."""
     registration = get_by_id(session, registration_id)
@@ -498,7 +500,9 @@ def list_for_event(
 
 
 def get_by_token(session: Session, token: str) -> Registration:
-    registration = looks_like_token(token) and session.scalar(select(Registration).where(Registration.token == token))
+    registration: Optional[Registration] = (
+        session.scalar(select(Registration).where(Registration.token == token)) if looks_like_token(token) else None
+    )
     if not registration:
         raise NotFound("No such registration.")
     return registration

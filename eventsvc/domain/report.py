@@ -74,8 +74,8 @@ def counts(session: Session, event: Event) -> dict[str, Any]:
 
 def _sessions(session: Session, event: Event) -> list[dict[str, Any]]:
     """Per session: seats held by confirmed people, and who of them was checked in to it."""
-    held: Counter = Counter()
-    came: Counter = Counter()
+    held: Counter[str] = Counter()
+    came: Counter[str] = Counter()
     for key, attended in session.execute(
         select(RegistrationSession.session_key, RegistrationSession.attended)
         .join(Registration, Registration.id == RegistrationSession.registration_id)
@@ -112,8 +112,8 @@ def _all_municipal(rows: list[Any]) -> bool:
 def _grouped(rows: list[Any], name: str, order: list[str]) -> list[dict[str, Any]]:
     """Registered and attended per value of `name` (None for none): the event's own order
     first (its roles), then by number registered."""
-    registered: Counter = Counter(getattr(row, name) for row in rows)
-    attended: Counter = Counter(getattr(row, name) for row in rows if row.status == CONFIRMED and row.attended)
+    registered: Counter[str] = Counter(getattr(row, name) for row in rows)
+    attended: Counter[str] = Counter(getattr(row, name) for row in rows if row.status == CONFIRMED and row.attended)
     values = [value for value in order if value in registered] + sorted(
         (value for value in registered if value not in order),
         key=lambda value: (value is None, -registered[value], str(value)),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.models import Event, Registration
@@ -34,7 +34,7 @@ SEATS_TAKEN = func.coalesce(func.sum(case((HOLDS_SEAT, 1), else_=0)), 0)
 WAITING = func.coalesce(func.sum(case((IS_WAITING, 1), else_=0)), 0)
 
 
-def count_of_event(event_id: ColumnElement[int] | int, condition: ColumnElement[bool]):
+def count_of_event(event_id: ColumnElement[int] | int, condition: ColumnElement[bool]) -> ScalarSelect[int]:
     """How many of one event's registrations meet `condition`, as a scalar subquery: a range
     of the (event, status) index, however many registrations the event has."""
     return select(func.count()).where(Registration.event_id == event_id, condition).scalar_subquery()
@@ -134,8 +134,9 @@ def feed_cutoff(now: datetime) -> datetime:
 def in_public_feed(cutoff: Any) -> ColumnElement[bool]:
     """The calendar feed: published events, and cancelled ones for a while (cancelled after
     `cutoff`, see feed_cutoff) so that subscribers see them go."""
-    return (Event.status == EventStatus.PUBLISHED.value) | (
-        (Event.status == EventStatus.CANCELLED.value) & (Event.cancelled_at > cutoff)
+    return or_(
+        Event.status == EventStatus.PUBLISHED.value,
+        and_(Event.status == EventStatus.CANCELLED.value, Event.cancelled_at > cutoff),
     )
 
 

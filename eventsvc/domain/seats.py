@@ -121,7 +121,7 @@ def change_many(
     reason: str,
     by: Actor,
     now: datetime,
-    params: Optional[dict] = None,
+    params: Optional[dict[str, Any]] = None,
 ) -> None:
     """Set `values` on the registrations `ids`, queue each an email of `email_kind`, and
     record the change in their histories: three statements per chunk of ids."""

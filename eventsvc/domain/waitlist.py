@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import contingents, history, outbox, seats
@@ -181,13 +181,13 @@ def _locked(session: Session, registration: Registration) -> Registration:
     return registration
 
 
-def _events_with(session: Session, condition) -> list[int]:
+def _events_with(session: Session, condition: ColumnElement[bool]) -> list[int]:
     return list(
         session.scalars(select(Registration.event_id).where(condition).distinct().order_by(Registration.event_id))
     )
 
 
-def _due(session: Session, event_id: int, condition, limit: int) -> list[Registration]:
+def _due(session: Session, event_id: int, condition: ColumnElement[bool], limit: int) -> list[Registration]:
     return list(
         session.scalars(
             select(Registration)

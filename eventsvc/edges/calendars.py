@@ -42,7 +42,8 @@ def _organizer_fallback() -> str:
 
 
 def _feed_body(events: list[Event], name: str) -> bytes:
-    return invites.feed(events, name, lambda event: links().event(event.id), _organizer_fallback()).to_ical()
+    calendar = invites.feed(events, name, lambda event: links().event(event.id), _organizer_fallback())
+    return bytes(calendar.to_ical())
 
 
 def body_etag(body: bytes) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import pygal
 from pygal.style import Style
@@ -29,7 +30,7 @@ STYLE = Style(
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 
 
-def _config(**extra) -> dict:
+def _config(**extra: Any) -> dict[str, Any]:
     return {
         "style": STYLE,
         "js": [],

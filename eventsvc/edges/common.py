@@ -6,11 +6,13 @@ from datetime import datetime
 
 from flask import current_app
 
+from eventsvc.domain.clock import Clock
 from eventsvc.links import Links
 
 
 def now() -> datetime:
-    return current_app.extensions["eventsvc.clock"].now()
+    clock: Clock = current_app.extensions["eventsvc.clock"]
+    return clock.now()
 
 
 def links() -> Links:

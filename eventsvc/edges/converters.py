@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from werkzeug.routing import BaseConverter
 
 MAX_ID = 2**31 - 1
@@ -18,9 +20,9 @@ class IdConverter(BaseConverter):
         number = int(value)
         return number if 1 <= number <= MAX_ID else 0
 
-    def to_url(self, value) -> str:
+    def to_url(self, value: Any) -> str:
         return str(value)
 
 
-def id_parameter_schema(_converter: IdConverter) -> dict:
+def id_parameter_schema(_converter: IdConverter) -> dict[str, Any]:
     return {"type": "integer", "minimum": 1, "maximum": MAX_ID}

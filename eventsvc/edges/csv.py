@@ -28,7 +28,10 @@ REGISTRATION_COLUMNS = [
 
 
 def csv_response(
-    rows: list[dict], filename: str, columns: Sequence[str] = REGISTRATION_COLUMNS, headers: Sequence[str] | None = None
+    rows: list[dict[str, Any]],
+    filename: str,
+    columns: Sequence[str] = REGISTRATION_COLUMNS,
+    headers: Sequence[str] | None = None,
 ) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
@@ -48,13 +51,15 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, bool):
         return "ja" if value else "nein"
     if hasattr(value, "strftime"):
-        return value.strftime("%d.%m.%Y %H:%M")
+        return str(value.strftime("%d.%m.%Y %H:%M"))
     text = str(value)
     # A cell starting like a formula would be run by the spreadsheet (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def answers_csv(rows: list[dict], questions: list[dict], filename: str, sessions: Sequence[str] = ()) -> Response:
+def answers_csv(
+    rows: list[dict[str, Any]], questions: list[dict[str, Any]], filename: str, sessions: Sequence[str] = ()
+) -> Response:
     """The registrations with one column per question, in the event's order (headed by the
     German label), then the keys of questions since removed whose answers are kept, then one
     column per session (`confirmed`, `waitlisted` or empty)."""

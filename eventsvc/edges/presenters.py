@@ -4,7 +4,7 @@ event's time zone, URLs from the one place that builds them."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ def local(value: Optional[datetime], tz: str) -> Optional[datetime]:
     return None if value is None else value.astimezone(ZoneInfo(tz))
 
 
-def present_events(session: Session, events: list[Event]) -> list[dict]:
+def present_events(session: Session, events: list[Event]) -> list[dict[str, Any]]:
     counts = occupancy(session, [event.id for event in events])
     moment = now()
     return [
@@ -32,7 +32,7 @@ def present_events(session: Session, events: list[Event]) -> list[dict]:
     ]
 
 
-def sessions_of(session: Session, event: Event) -> list[dict]:
+def sessions_of(session: Session, event: Event) -> list[dict[str, Any]]:
     """The event's sessions with their seats taken and people waiting, in its time zone."""
     if not event.sessions:
         return []
@@ -56,7 +56,7 @@ def seat_offer(session: Session, event: Event, counts: Occupancy, moment: dateti
     return policies.next_registration(event, counts, moment, ahead).value
 
 
-def event_dict(event: Event, counts: Occupancy, moment: datetime, next_registration: str) -> dict:
+def event_dict(event: Event, counts: Occupancy, moment: datetime, next_registration: str) -> dict[str, Any]:
     tz = event.timezone
     return {
         "id": event.id,
@@ -104,8 +104,8 @@ def event_dict(event: Event, counts: Occupancy, moment: datetime, next_registrat
 
 
 def registration_created(
-    registration: Registration | Registered, position: Optional[int], choices: Optional[list[dict]] = None
-) -> dict:
+    registration: Registration | Registered, position: Optional[int], choices: Optional[list[dict[str, Any]]] = None
+) -> dict[str, Any]:
     return {
         "id": registration.id,
         "status": registration.status,
@@ -128,7 +128,7 @@ def registration_created(
     }
 
 
-def _lifecycle(registration: Registration) -> dict:
+def _lifecycle(registration: Registration) -> dict[str, Any]:
     tz = registration.event.timezone
     return {
         "offer_expires_at": local(registration.offer_expires_at, tz),
@@ -144,7 +144,9 @@ def _lifecycle(registration: Registration) -> dict:
     }
 
 
-def registration_dict(registration: Registration, position: Optional[int], event: dict, choices: list[dict]) -> dict:
+def registration_dict(
+    registration: Registration, position: Optional[int], event: dict[str, Any], choices: list[dict[str, Any]]
+) -> dict[str, Any]:
     return (
         registration_created(registration, position, choices)
         | _lifecycle(registration)
@@ -162,8 +164,8 @@ def registration_dict(registration: Registration, position: Optional[int], event
 
 
 def admin_registration_dict(
-    registration: Registration, position: Optional[int], choices: Optional[list[dict]] = None
-) -> dict:
+    registration: Registration, position: Optional[int], choices: Optional[list[dict[str, Any]]] = None
+) -> dict[str, Any]:
     tz = registration.event.timezone
     shown = {
         "sessions": choices or [],
@@ -197,7 +199,7 @@ def admin_registration_dict(
     }
 
 
-def change_dict(change: Change, tz: str) -> dict:
+def change_dict(change: Change, tz: str) -> dict[str, Any]:
     return {
         "at": local(change.at, tz),
         "status": change.status,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Optional
+from typing import Any, Optional
 
 import marshmallow as ma
 from flask import Response, g, json, request
@@ -64,9 +64,13 @@ class ProblemSchema(ma.Schema):
 
 
 def problem(
-    status: int, code: str, detail: str = "", errors: Optional[dict] = None, headers: Optional[dict] = None
+    status: int,
+    code: str,
+    detail: str = "",
+    errors: Optional[dict[str, Any]] = None,
+    headers: Optional[dict[str, Any]] = None,
 ) -> Response:
-    body: dict = {
+    body: dict[str, Any] = {
         "type": "about:blank",
         "title": HTTPStatus(status).phrase,
         "status": status,
@@ -82,7 +86,7 @@ def problem(
     return Response(json.dumps(body), status=status, mimetype=PROBLEM_MIMETYPE, headers=headers)
 
 
-def validation_problem(errors: dict, detail: str = "The input is not valid.") -> Response:
+def validation_problem(errors: dict[str, Any], detail: str = "The input is not valid.") -> Response:
     return problem(422, "validation_error", detail, errors=errors)
 
 
@@ -119,13 +123,13 @@ class ProblemApi(Api):
         self.spec.components.response("DEFAULT_ERROR", _problem_response("Default error response"), lazy=True)
 
 
-def _problem_response(description: str) -> dict:
+def _problem_response(description: str) -> dict[str, Any]:
     return {"description": description, "content": {PROBLEM_MIMETYPE: {"schema": "ProblemSchema"}}}
 
 
-def _flatten_locations(messages: dict) -> dict:
+def _flatten_locations(messages: dict[str, Any]) -> dict[str, Any]:
     """webargs nests messages by location ({"json": {"title": [...]}}); clients want fields."""
-    flat: dict = {}
+    flat: dict[str, Any] = {}
     for location_messages in messages.values():
         if isinstance(location_messages, dict):
             flat.update(location_messages)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow as ma
@@ -86,11 +86,11 @@ def deliverable(value: str) -> None:
         raise ma.ValidationError(str(error)) from error
 
 
-def Email(**kwargs) -> fields.Email:
+def Email(**kwargs: Any) -> fields.Email:
     return fields.Email(validate=[validate.Length(max=254), one_line, deliverable], **kwargs)
 
 
-def Text(max_length: int, required: bool = False, lines: str = "one", **kwargs) -> fields.String:
+def Text(max_length: int, required: bool = False, lines: str = "one", **kwargs: Any) -> fields.String:
     allowed, error = (_ONE_LINE_CHAR, _ONE_LINE_ERROR) if lines == "one" else (_MULTI_LINE_CHAR, _MULTI_LINE_ERROR)
     validators: list[Callable[[Any], Any]] = [
         validate.Length(min=1 if required else 0, max=max_length),
@@ -102,21 +102,21 @@ def Text(max_length: int, required: bool = False, lines: str = "one", **kwargs) 
     return fields.String(required=required, validate=validators, **kwargs)
 
 
-def Time(**kwargs) -> fields.AwareDateTime:
+def Time(**kwargs: Any) -> fields.AwareDateTime:
     return fields.AwareDateTime(format="iso", validate=in_range, **kwargs)
 
 
-class Duration(fields.Field):
+class Duration(fields.Field[int]):
     """An ISO 8601 duration on the wire, whole seconds inside."""
 
-    def __init__(self, *args, maximum: int = MAX_DURATION, **kwargs):
+    def __init__(self, *args: Any, maximum: int = MAX_DURATION, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.maximum = maximum
 
-    def _serialize(self, value, attr, obj, **kwargs):
+    def _serialize(self, value: Optional[int], attr: Optional[str], obj: Any, **kwargs: Any) -> Optional[str]:
         return None if value is None else format_duration(value)
 
-    def _deserialize(self, value, attr, data, **kwargs):
+    def _deserialize(self, value: Any, attr: Optional[str], data: Any, **kwargs: Any) -> int:
         try:
             seconds = parse_duration(value)
         except ValueError as error:
@@ -199,7 +199,7 @@ class CertificateSchema(ma.Schema):
     topics = fields.List(Text(300, required=True), load_default=list, validate=validate.Length(max=30))
 
     @ma.validates_schema
-    def complete(self, data: dict, **kwargs) -> None:
+    def complete(self, data: dict[str, Any], **kwargs: Any) -> None:
         """Whole even inside a PATCH, whose partial loading reaches nested schemas too."""
         missing = [name for name in ("hours", "signer") if name not in data]
         if missing:
@@ -412,7 +412,7 @@ class BatchInSchema(ma.Schema):
     people = fields.List(fields.Nested(RegistrationInSchema), required=True, validate=validate.Length(min=1, max=10))
 
 
-def applicant_from(fields: dict) -> Applicant:
+def applicant_from(fields: dict[str, Any]) -> Applicant:
     """The domain's value for a validated registration body. Without `language`, the
     request's Accept-Language decides, else German."""
     language = (

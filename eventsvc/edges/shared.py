@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, Optional
 
 from flask import Response, abort, current_app
+from werkzeug.datastructures import FileStorage
 
 from eventsvc import pdf
 from eventsvc.db import unit_of_work
@@ -22,6 +24,7 @@ from eventsvc.domain import events as event_service
 from eventsvc.domain import registrations as registration_service
 from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.errors import NotFound, Unavailable, ValidationFailed
+from eventsvc.domain.models import Document
 from eventsvc.domain.sessions import parse_time
 from eventsvc.edges.common import now
 from eventsvc.edges.presenters import admin_registration_dict
@@ -72,7 +75,7 @@ def certificate_issuer() -> str | None:
     return current_app.config.get("CERTIFICATE_ISSUER")
 
 
-def rendered_pdf(render, *args) -> bytes:
+def rendered_pdf(render: Callable[..., Any], *args: Any) -> Any:
     try:
         return render(*args)
     except pdf.PdfUnavailable as error:
@@ -86,7 +89,9 @@ def file_response(body: bytes | Iterator[bytes], mimetype: str, name: str) -> Re
     return response
 
 
-def registration_rows(event_id: int, status: str | None = None) -> tuple[list[dict], list[dict], list[str]]:
+def registration_rows(
+    event_id: int, status: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """The event's registrations as the admin list shows them, its questions and its sessions' keys."""
     with unit_of_work(writes=False) as session:
         event = event_service.get_event(session, event_id, public=False)
@@ -101,7 +106,7 @@ def registration_rows(event_id: int, status: str | None = None) -> tuple[list[di
 REPORT_CSV_COLUMNS = ["table", "group", "registered", "confirmed", "attended"]
 
 
-def report_rows(figures: dict) -> list[dict]:
+def report_rows(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """The report's tables as rows of one spreadsheet: the totals first, then each grouping."""
     rows = [
         {"table": "total", "group": name, "registered": figures[name], "confirmed": None, "attended": None}
@@ -146,7 +151,7 @@ def series_key(key: str) -> str:
     return key
 
 
-def preview_of(event_id: int, draft: messages.Draft) -> dict:
+def preview_of(event_id: int, draft: messages.Draft) -> dict[str, Any]:
     """The draft as the first person of its audience (or a sample person) would get it."""
     with unit_of_work(writes=False) as session:
         event = event_service.get_event(session, event_id, public=False)
@@ -170,18 +175,21 @@ def preview_of(event_id: int, draft: messages.Draft) -> dict:
 
 
 def storage() -> DocumentStorage:
-    return current_app.extensions.setdefault("eventsvc.storage", LocalStorage(current_app.config["UPLOAD_DIR"]))
+    kept: DocumentStorage = current_app.extensions.setdefault(
+        "eventsvc.storage", LocalStorage(current_app.config["UPLOAD_DIR"])
+    )
+    return kept
 
 
 class UploadRefused(Exception):
     """An upload that cannot be kept: the storage is full, or the file too large."""
 
-    def __init__(self, status: int, code: str, detail: str, headers: dict | None = None):
+    def __init__(self, status: int, code: str, detail: str, headers: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.headers = status, code, detail, headers
 
 
-def save_upload(event_id: int, title: str, upload):
+def save_upload(event_id: int, title: str, upload: Optional[FileStorage]) -> Document:
     """Store an uploaded file as a document of the event (the API's and the console's way):
     its type judged by its content, its name made safe; ValidationFailed or UploadRefused."""
     if upload is None or not upload.filename:

@@ -9,9 +9,10 @@ however long, makes a header line that a server refuses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from email.header import Header
 from email.utils import formataddr, parseaddr
-from typing import Union
+from typing import Any, Union
 
 import idna
 
@@ -36,7 +37,7 @@ def ascii_address(address: str) -> str:
         raise AddressError("The domain is not a valid internationalised domain name.") from error
 
 
-def bounce_address(config) -> str:
+def bounce_address(config: Mapping[str, Any]) -> str:
     """Where bounces go (EVENTSVC_BOUNCE_ADDRESS, else the default sender's address), in ASCII."""
     configured = config.get("BOUNCE_ADDRESS") or parseaddr(config["MAIL_DEFAULT_SENDER"])[1]
     return ascii_address(str(configured))

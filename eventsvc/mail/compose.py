@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.header import Header
@@ -71,7 +72,7 @@ class MailSettings:
     templates_override: Optional[str] = None
 
     @classmethod
-    def from_config(cls, config) -> MailSettings:
+    def from_config(cls, config: Mapping[str, Any]) -> MailSettings:
         return cls(Links(config["BASE_URL"]), config["MAIL_DEFAULT_SENDER"], config.get("EMAIL_TEMPLATES"))
 
 
@@ -161,7 +162,7 @@ def preview_message(
 
 def _message_context(
     session: Session, content: OrganizerMessage, registration: Registration, links: Links, test: bool
-) -> dict:
+) -> dict[str, Any]:
     documents = messages.documents_for(session, content, registration.id, links)
     return {"message_subject": content.subject, "message_body": content.body, "documents": documents, "test": test}
 
@@ -230,7 +231,7 @@ def _compose_for_interest(
     return email
 
 
-def _render(templates: EmailTemplates, kind: str, language: str, context: dict) -> tuple[str, MIMEMultipart]:
+def _render(templates: EmailTemplates, kind: str, language: str, context: dict[str, Any]) -> tuple[str, MIMEMultipart]:
     """The subject line, and the text and HTML alternatives."""
     rendered = templates.render(kind, language, context)
     body = _multipart("alternative")
@@ -326,7 +327,15 @@ def _days_ahead(event: Event, now: datetime) -> int:
     return (event.starts_at.astimezone(zone).date() - now.astimezone(zone).date()).days
 
 
-def _context(session, message, registration, event, settings, language, now) -> dict:
+def _context(
+    session: Session,
+    message: Claimed,
+    registration: Registration,
+    event: Event,
+    settings: MailSettings,
+    language: str,
+    now: datetime,
+) -> dict[str, Any]:
     links = settings.links
     gettext = translations(language).gettext
     reason = registration.waitlist_reason if registration.status != CONFIRMED else None
@@ -386,7 +395,7 @@ def _context(session, message, registration, event, settings, language, now) -> 
 LISTS_SESSIONS = {outbox.CONFIRMATION, outbox.PROMOTED, outbox.REMINDER}
 
 
-def _session_text(item: dict, event: Event, language: str) -> dict:
+def _session_text(item: dict[str, Any], event: Event, language: str) -> dict[str, Any]:
     starts, ends = event_sessions.parse_time(item["starts_at"]), event_sessions.parse_time(item["ends_at"])
     when = event_when(starts, ends, event.timezone, language)
     location = item.get("location") or ""
@@ -399,7 +408,7 @@ def _session_text(item: dict, event: Event, language: str) -> dict:
     }
 
 
-def _sessions_listed(session: Session, kind: str, registration: Registration, event: Event, language: str) -> list:
+def _sessions_listed(session: Session, kind: str, registration: Registration, event: Event, language: str) -> list[Any]:
     if kind not in LISTS_SESSIONS or not event.sessions:
         return []
     by_key = {item["key"]: item for item in event.sessions}
@@ -411,13 +420,13 @@ def _sessions_listed(session: Session, kind: str, registration: Registration, ev
     ]
 
 
-def _promoted_session(message: Claimed, event: Event, language: str) -> Optional[dict]:
+def _promoted_session(message: Claimed, event: Event, language: str) -> Optional[dict[str, Any]]:
     key = message.params.get("session")
     item = next((item for item in event.sessions or [] if item["key"] == key), None)
     return _session_text(item, event, language) if item else None
 
 
-def _previous(previous: Optional[dict], event: Event, language: str) -> dict:
+def _previous(previous: Optional[dict[str, Any]], event: Event, language: str) -> dict[str, Any]:
     """What an event-updated email says changed: the time and place before the change."""
     if not previous:
         return {"changed_when": False, "changed_where": False, "previous_when": "", "previous_location": ""}
@@ -431,7 +440,7 @@ def _previous(previous: Optional[dict], event: Event, language: str) -> dict:
     }
 
 
-def _sender(configured: str, event: Optional[Event]):
+def _sender(configured: str, event: Optional[Event]) -> Any:
     name, address = _parsed(configured)
     shown = (event.organizer_name if event is not None else None) or name
     return address_header(_one_line(shown), address, "From") if address else configured

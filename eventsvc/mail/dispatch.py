@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 from flask import Flask
 from sqlalchemy import select
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from eventsvc.db import unit_of_work
 from eventsvc.domain import bounces, outbox
 from eventsvc.domain.models import OutboxMessage, Registration
+from eventsvc.domain.outbox import Claimed
 from eventsvc.mail.addresses import AddressError, ascii_address, bounce_address
 from eventsvc.mail.compose import MailSettings, Skip, compose
 from eventsvc.mail.templates import EmailTemplates
@@ -45,7 +46,7 @@ def templates_of(app: Flask) -> EmailTemplates:
     return templates
 
 
-def _load_registrations(session: Session, batch: list) -> list[Registration]:
+def _load_registrations(session: Session, batch: list[Any]) -> list[Registration]:
     """One query for the batch's registrations (and their events), instead of one per email.
     The caller keeps the list while it sends: the session's identity map holds objects only
     weakly, and without a strong reference each email would load its registration again."""
@@ -87,7 +88,9 @@ class Sender:
         self.stopping = threading.Event()
 
 
-def send_due(app: Flask, session: Session, now: Callable[[], datetime], sender: Optional[Sender] = None) -> dict:
+def send_due(
+    app: Flask, session: Session, now: Callable[[], datetime], sender: Optional[Sender] = None
+) -> dict[str, Any]:
     sender = sender or Sender()
     counts = {"sent": 0, "failed": 0, "retry": 0, "skipped": 0, "suppressed": 0, "lost": 0}
     lease = timedelta(seconds=float(app.config["MAIL_LEASE"]))
@@ -111,12 +114,12 @@ def send_due(app: Flask, session: Session, now: Callable[[], datetime], sender: 
 def _send_batch(
     app: Flask,
     session: Session,
-    batch: list,
+    batch: list[Any],
     held_until: datetime,
     lease: timedelta,
     now: Callable[[], datetime],
     sender: Sender,
-    counts: dict,
+    counts: dict[str, Any],
 ) -> None:
     max_delay = float(app.config["MAIL_RETRY_MAX_DELAY"])
     settings = MailSettings.from_config(app.config)
@@ -184,7 +187,7 @@ def _send_batch(
         counts["retry"] += len(pending)
 
 
-def _fail_for_good(session: Session, message, sender_id: str, detail: str, now: datetime) -> bool:
+def _fail_for_good(session: Session, message: Claimed, sender_id: str, detail: str, now: datetime) -> bool:
     """A 5xx answer: the email failed, and its address is undeliverable from now on."""
     if not outbox.mark_failed(session, message, sender_id, detail):
         return False
@@ -193,6 +196,6 @@ def _fail_for_good(session: Session, message, sender_id: str, detail: str, now: 
     return True
 
 
-def _record(session: Session, mark, message, sender_id: str, *args) -> None:
+def _record(session: Session, mark: Callable[..., Any], message: Claimed, sender_id: str, *args: Any) -> None:
     with unit_of_work(session=session) as recording:
         mark(recording, message, sender_id, *args)

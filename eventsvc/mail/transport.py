@@ -10,19 +10,19 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from email.message import Message
 from email.policy import compat32
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 # How a message goes over the wire (and into .eml files): the classic generator, CRLF.
 WIRE = compat32.clone(linesep="\r\n")
 
 
 class DeliveryFailure(Exception):
-    def __init__(self, detail: str, connection_lost: bool = False):
+    def __init__(self, detail: str, connection_lost: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
         self.connection_lost = connection_lost
@@ -43,7 +43,7 @@ class Connection(Protocol):
 class FileTransport:
     """Writes each email as an .eml file: the default when no SMTP server is configured."""
 
-    def __init__(self, directory: str):
+    def __init__(self, directory: str) -> None:
         self.directory = Path(directory)
 
     @contextmanager
@@ -74,7 +74,7 @@ class FileTransport:
 
 
 class SmtpTransport:
-    def __init__(self, config: dict):
+    def __init__(self, config: dict[str, Any]) -> None:
         self.host = config["MAIL_SERVER"]
         self.port = int(config.get("MAIL_PORT") or (465 if config.get("MAIL_USE_SSL") else 25))
         self.use_ssl = bool(config.get("MAIL_USE_SSL"))
@@ -111,7 +111,7 @@ class SmtpTransport:
 
 
 class SmtpConnection:
-    def __init__(self, client: smtplib.SMTP):
+    def __init__(self, client: smtplib.SMTP) -> None:
         self.client = client
 
     def send(self, message: Message, sender: str, recipient: str) -> None:
@@ -137,7 +137,7 @@ class SmtpConnection:
             self.client.close()
 
 
-def _classify(code: int, text, connection_lost: bool = False) -> DeliveryFailure:
+def _classify(code: int, text: bytes | str, connection_lost: bool = False) -> DeliveryFailure:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     detail = f"{code} {text}"
@@ -146,13 +146,13 @@ def _classify(code: int, text, connection_lost: bool = False) -> DeliveryFailure
     return PermanentFailure(detail, connection_lost)
 
 
-def make_transport(config: dict):
+def make_transport(config: Mapping[str, Any]) -> SmtpTransport | FileTransport:
     if config.get("MAIL_SERVER"):
-        return SmtpTransport(config)
+        return SmtpTransport(dict(config))
     return FileTransport(config["MAIL_DIR"])
 
 
-def forget_sent(config: dict, message_keys: Iterable[str]) -> int:
+def forget_sent(config: dict[str, Any], message_keys: Iterable[str]) -> int:
     """Remove what this service keeps of sent emails: the .eml files of the file transport.
     (What went through SMTP is beyond reach; the outbox rows lose their addresses elsewhere.)"""
     transport = make_transport(config)

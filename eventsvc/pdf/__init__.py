@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -67,7 +68,7 @@ class _Pieces(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def write(self, data: Any) -> int:  # io.RawIOBase takes any buffer; WeasyPrint writes bytes
         self._written += data
         self._position += len(data)
         return len(data)
@@ -94,7 +95,9 @@ def attendance_sheet_pdf(title: str, when: str, location: str | None, rows: list
     return _pdf(html)
 
 
-def report_pdf(title: str, when: str, figures: dict, charts: dict[str, str], kind_names: dict[str, str]) -> bytes:
+def report_pdf(
+    title: str, when: str, figures: dict[str, Any], charts: dict[str, str], kind_names: dict[str, str]
+) -> bytes:
     """The report of an event, with its charts (SVG) and their figures, for the press."""
     import base64
 
@@ -115,7 +118,8 @@ def _pdf(html: str) -> bytes:
     except (ImportError, OSError) as error:  # OSError: Pango's shared libraries are missing
         raise PdfUnavailable(f"PDF rendering is not available here: {error}") from error
     # The stylesheet is referenced relative to the templates folder.
-    return HTML(string=html, base_url=str(TEMPLATES) + "/").write_pdf(pdf_variant="pdf/ua-1")
+    document: bytes = HTML(string=html, base_url=str(TEMPLATES) + "/").write_pdf(pdf_variant="pdf/ua-1")
+    return document
 
 
 @lru_cache(maxsize=1)

@@ -12,6 +12,7 @@ import logging
 import signal
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -26,12 +27,12 @@ log = logging.getLogger(__name__)
 class Clockwork:
     """The jobs of one process: a sender identity, the wake-up and the stop signal."""
 
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask) -> None:
         self.app = app
         self.sender = Sender()
         self.woken = threading.Event()
 
-    def add_jobs(self, scheduler) -> None:
+    def add_jobs(self, scheduler: Any) -> None:
         every = float(self.app.config["TICK_SECONDS"])
         first = datetime.now(UTC)
         for name, job in (("materialise", self.materialise), ("dispatch", self.dispatch_until_quiet)):
@@ -94,7 +95,7 @@ def run_blocking(app: Flask) -> None:
 
     stopping: list[threading.Thread] = []
 
-    def stop(signum, _frame) -> None:
+    def stop(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping after the email in flight", signum)
         clockwork.stop()
         if not stopping:  # shutdown waits for the running jobs; the signal handler must not

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Optional
+from typing import Any, Optional
 
 from flask import Flask
 
 from eventsvc.db import db, unit_of_work
 from eventsvc.domain import bounces, feedback, interest, retention, waitlist
+from eventsvc.domain.clock import Clock
 from eventsvc.domain.documents import deliver_due_documentation
 from eventsvc.domain.reminders import queue_due_reminders
 from eventsvc.mail.dispatch import Sender, send_due, sender_session
@@ -19,10 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def _now(app: Flask) -> datetime:
-    return app.extensions["eventsvc.clock"].now()
+    clock: Clock = app.extensions["eventsvc.clock"]
+    return clock.now()
 
 
-def materialise(app: Flask, now: Optional[datetime] = None) -> dict:
+def materialise(app: Flask, now: Optional[datetime] = None) -> dict[str, Any]:
     """Do the work that has fallen due: reminders and documentation emails to write, offers
     and reconfirmations, the end of retention."""
     with app.app_context():
@@ -104,12 +106,12 @@ def _anonymise(app: Flask, moment: datetime) -> int:
     return anonymised
 
 
-def dispatch(app: Flask, now: Optional[datetime] = None, sender: Optional[Sender] = None) -> dict:
+def dispatch(app: Flask, now: Optional[datetime] = None, sender: Optional[Sender] = None) -> dict[str, Any]:
     """Send what the outbox holds that is due."""
     with app.app_context(), sender_session(db.engine) as session:
         return send_due(app, session, lambda: now or _now(app), sender)
 
 
-def tick(app: Flask, now: Optional[datetime] = None) -> dict:
+def tick(app: Flask, now: Optional[datetime] = None) -> dict[str, Any]:
     """Both jobs once, in order: what a scheduler tick does (tests and benchmarks call it)."""
     return {**materialise(app, now), **dispatch(app, now)}

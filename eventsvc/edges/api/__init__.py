@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Optional
 
 from flask import Flask, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import OperationalError
 
 from eventsvc.db import is_lost_connection_or_lock_timeout, unit_of_work
@@ -63,7 +65,7 @@ def register(app: Flask) -> ProblemApi:
     app.before_request(_require_json_body)
 
     @app.get("/healthz")
-    def healthz():
+    def healthz() -> ResponseReturnValue:
         with unit_of_work(writes=False) as session:
             state = schema_state(session.connection())
         if state != "current":
@@ -73,7 +75,7 @@ def register(app: Flask) -> ProblemApi:
     return api
 
 
-def _require_json_body():
+def _require_json_body() -> Optional[ResponseReturnValue]:
     """A body that is not JSON is refused before it is parsed (multipart only for uploads)."""
     if not request.path.startswith("/api/") or request.method not in JSON_BODY_METHODS:
         return None
@@ -90,7 +92,7 @@ def _require_json_body():
     return problem(415, "unsupported_media_type", "Send the body as application/json.")
 
 
-def _refuse_unparsable_json():
+def _refuse_unparsable_json() -> Optional[ResponseReturnValue]:
     """Python's JSON parser raises ValueError for more than malformed text (an integer of more
     than 4,300 digits, say), which the request parser does not expect: parse once here."""
     try:
@@ -102,12 +104,12 @@ def _refuse_unparsable_json():
     return None
 
 
-def too_deeply_nested(_error: RecursionError):
+def too_deeply_nested(_error: RecursionError) -> ResponseReturnValue:
     """JSON nested thousands deep exhausts the parser's recursion: bad input, not our fault."""
     return problem(400, "invalid_json", "The body is nested too deeply.")
 
 
-def database_error(error: OperationalError):
+def database_error(error: OperationalError) -> ResponseReturnValue:
     """A busy or unreachable database is worth a retry (503); anything else is our fault,
     and says so, with what the operator should look at."""
     if is_lost_connection_or_lock_timeout(error):

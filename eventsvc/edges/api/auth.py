@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
-from typing import Optional
+from typing import Any, Optional
 
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain.admin_tokens import holder
@@ -28,7 +30,7 @@ def bearer_holder() -> Optional[str]:
             with unit_of_work(writes=False) as session:
                 name = holder(session, token, current_app.config.get("ADMIN_TOKEN"))
         request.environ[_CACHED] = cached = name
-    return cached
+    return cached if isinstance(cached, str) else None
 
 
 def has_valid_bearer_token() -> bool:
@@ -39,9 +41,11 @@ def acting_organizer() -> Actor:
     return organizer(bearer_holder())
 
 
-def admin_required(view):
+def admin_required(
+    view: Callable[..., Optional[ResponseReturnValue]],
+) -> Callable[..., Optional[ResponseReturnValue]]:
     @wraps(view)
-    def guarded(*args, **kwargs):
+    def guarded(*args: Any, **kwargs: Any) -> Optional[ResponseReturnValue]:
         if bearer_holder() is None:
             return problem(
                 401,

@@ -3,7 +3,10 @@ the sign-in sheet to print."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
+from flask.typing import ResponseReturnValue
 
 from eventsvc import pdf
 from eventsvc.db import unit_of_work
@@ -28,7 +31,7 @@ ZIP = {"content": {"application/zip": {"schema": {"type": "string", "format": "b
 
 @public.route("/registrations/<token>/certificate.pdf", methods=["GET"])
 @public.doc(responses={200: {"description": "the certificate of attendance, a tagged PDF", **PDF}})
-def certificate(token: str):
+def certificate(token: str) -> ResponseReturnValue:
     """The person's certificate of attendance, once the event has ended, if they were checked
     in and the event issues certificates; 404 otherwise."""
     with unit_of_work(writes=False) as session:
@@ -40,7 +43,7 @@ def certificate(token: str):
 
 @admin.route("/events/<id:event_id>/certificates.zip", methods=["GET"])
 @admin.doc(security=SECURITY, responses={200: {"description": "every certificate of the event", **ZIP}})
-def certificates_zip(event_id: int):
+def certificates_zip(event_id: int) -> ResponseReturnValue:
     """Every certificate the event has issued, one PDF each, in a ZIP (empty before the end)."""
     return certificates_zip_response(event_id)
 
@@ -48,7 +51,7 @@ def certificates_zip(event_id: int):
 @admin.route("/events/<id:event_id>/attendance-sheet.pdf", methods=["GET"])
 @admin.arguments(SheetQuerySchema, location="query", unknown=ma.RAISE)
 @admin.doc(security=SECURITY, responses={200: {"description": "the sign-in sheet to print", **PDF}})
-def attendance_sheet(query: dict, event_id: int):
+def attendance_sheet(query: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """A sign-in sheet: every confirmed person by surname, organization, an empty signature
     column, blank rows for people who come unannounced. No email addresses. With
     `?session=KEY`, the sheet of that session."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import flask_swagger_ui
 from flask import Blueprint, abort, render_template, send_from_directory
+from flask.typing import ResponseReturnValue
 
 # Swagger UI's own files, as the flask-swagger-ui package ships them.
 SWAGGER_UI = Path(flask_swagger_ui.__file__).parent / "dist"
@@ -18,12 +19,12 @@ docs = Blueprint(
 
 
 @docs.get("/docs/api")
-def api_docs():
+def api_docs() -> ResponseReturnValue:
     return render_template("api_docs.html")
 
 
 @docs.get("/docs/api/ui/<name>")
-def swagger_ui_asset(name: str):
+def swagger_ui_asset(name: str) -> ResponseReturnValue:
     if name not in ASSETS:
         abort(404)
     return send_from_directory(SWAGGER_UI, name, max_age=86400)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import marshmallow as ma
 from flask import request, send_file
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 downloads = Blueprint("downloads", __name__, description="Personal document downloads")
 
 
-def _summary_dict(summary: document_service.DocumentSummary) -> dict:
+def _summary_dict(summary: document_service.DocumentSummary) -> dict[str, Any]:
     document = summary.document
     return {
         "id": document.id,
@@ -72,7 +74,7 @@ def _summary_dict(summary: document_service.DocumentSummary) -> dict:
         },
     },
 )
-def add_document(event_id: int):
+def add_document(event_id: int) -> ResponseReturnValue:
     """Upload a file (multipart: `file`, `title`) or add a link (JSON: `title`, `url`)."""
     if request.mimetype == "multipart/form-data":
         return _add_upload(event_id)
@@ -85,7 +87,7 @@ def add_document(event_id: int):
         return _summary_dict(document_service.DocumentSummary(document, 0, 0))
 
 
-def _add_upload(event_id: int):
+def _add_upload(event_id: int) -> ResponseReturnValue:
     fields = _load(DocumentUploadSchema(), request.form.to_dict())
     try:
         document = save_upload(event_id, fields["title"].strip(), request.files.get("file"))
@@ -94,9 +96,10 @@ def _add_upload(event_id: int):
     return _summary_dict(document_service.DocumentSummary(document, 0, 0))
 
 
-def _load(schema: ma.Schema, data: dict) -> dict:
+def _load(schema: ma.Schema, data: dict[str, Any]) -> dict[str, Any]:
     try:
-        return schema.load(data)
+        loaded: dict[str, Any] = schema.load(data)
+        return loaded
     except ma.ValidationError as error:
         raise ValidationFailed(error.messages_dict) from error
 
@@ -104,7 +107,7 @@ def _load(schema: ma.Schema, data: dict) -> dict:
 @admin.route("/events/<id:event_id>/documents", methods=["GET"])
 @admin.response(200, DocumentOutSchema(many=True))
 @admin.doc(security=SECURITY)
-def list_documents(event_id: int):
+def list_documents(event_id: int) -> ResponseReturnValue:
     """The event's documents, with how many people were sent each and how often it was downloaded."""
     with unit_of_work(writes=False) as session:
         event_service.get_event(session, event_id, public=False)
@@ -114,7 +117,7 @@ def list_documents(event_id: int):
 @admin.route("/documents/<id:document_id>", methods=["DELETE"])
 @admin.response(200, DocumentOutSchema)
 @admin.doc(security=SECURITY)
-def delete_document(document_id: int):
+def delete_document(document_id: int) -> ResponseReturnValue:
     """Withdraw a document: its download links stop working and the file is removed."""
     with unit_of_work() as session:
         document = document_service.delete_document(session, document_id, now())
@@ -129,7 +132,7 @@ def delete_document(document_id: int):
 @admin.arguments(SendDocumentsSchema, location="json", required=False)
 @admin.response(202, DeliveryReportSchema)
 @admin.doc(security=SECURITY)
-def send_documents(fields: dict, event_id: int):
+def send_documents(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """Send now the documents that participants have not had yet; nobody gets one twice.
     Before the event has ended this is refused (409) unless the body says `{"force": true}`:
     the email thanks people for coming."""
@@ -143,7 +146,7 @@ def send_documents(fields: dict, event_id: int):
     security=SECURITY,
     responses={200: {"description": "CSV of the confirmed participants and who attended", "content": {"text/csv": {}}}},
 )
-def attendance_csv(event_id: int):
+def attendance_csv(event_id: int) -> ResponseReturnValue:
     """The attendance list as CSV (confirmed participants, attended yes/no)."""
     with unit_of_work(writes=False) as session:
         event_service.get_event(session, event_id, public=False)
@@ -155,7 +158,7 @@ def attendance_csv(event_id: int):
 
 
 @downloads.route("/d/<token>", methods=["GET"])
-def download(token: str):
+def download(token: str) -> ResponseReturnValue:
     with unit_of_work() as session:
         document, _delivery = document_service.open_download(session, token)
         key, filename, content_type = document.storage_key, document.filename, document.content_type

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
+from flask.typing import ResponseReturnValue
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
@@ -19,7 +22,7 @@ from eventsvc.edges.schemas import FeedbackInSchema, FeedbackResultsSchema, Feed
 @public.route("/feedback/<token>", methods=["POST"])
 @public.arguments(FeedbackInSchema)
 @public.response(201, FeedbackStoredSchema)
-def answer(fields: dict, token: str):
+def answer(fields: dict[str, Any], token: str) -> ResponseReturnValue:
     """Answer the feedback questions once (409 `already_answered`; 409 `feedback_closed`
     after `closes_after`). The answers are stored apart from the person."""
     with unit_of_work() as session:
@@ -34,7 +37,7 @@ def answer(fields: dict, token: str):
     security=SECURITY,
     responses=json_or_csv(FeedbackResultsSchema, "The results; with `?format=csv`, counts per option and the texts"),
 )
-def results(query: dict, event_id: int):
+def results(query: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """How many were invited and answered; per question the counts per option, the average
     rating and the free texts in random order. No person is named."""
     with unit_of_work(writes=False) as session:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask.typing import ResponseReturnValue
+
 from eventsvc.db import unit_of_work
 from eventsvc.domain import messages
 from eventsvc.edges.api.auth import SECURITY, acting_organizer
@@ -11,7 +15,7 @@ from eventsvc.edges.schemas import MessageInSchema, MessageLogSchema, MessagePre
 from eventsvc.edges.shared import preview_of
 
 
-def _draft(fields: dict) -> messages.Draft:
+def _draft(fields: dict[str, Any]) -> messages.Draft:
     return messages.Draft(
         subject=fields["subject"],
         body=fields["body"].replace("\r\n", "\n"),
@@ -25,7 +29,7 @@ def _draft(fields: dict) -> messages.Draft:
 @admin.arguments(MessageInSchema)
 @admin.response(202, MessageQueuedSchema)
 @admin.doc(security=SECURITY)
-def send(fields: dict, event_id: int):
+def send(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """Queue one `message` email to each person in the audience (with `test_to`: only a test
     copy to that address, written for the first of them)."""
     with unit_of_work() as session:
@@ -37,7 +41,7 @@ def send(fields: dict, event_id: int):
 @admin.arguments(MessageInSchema)
 @admin.response(200, MessagePreviewSchema)
 @admin.doc(security=SECURITY)
-def preview(fields: dict, event_id: int):
+def preview(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """The message as the first person of the audience would get it; nothing is sent."""
     return preview_of(event_id, _draft(fields))
 
@@ -45,7 +49,7 @@ def preview(fields: dict, event_id: int):
 @admin.route("/events/<id:event_id>/messages", methods=["GET"])
 @admin.response(200, MessageLogSchema(many=True))
 @admin.doc(security=SECURITY)
-def message_log(event_id: int):
+def message_log(event_id: int) -> ResponseReturnValue:
     """Every message of the event, newest first: to whom, how many were sent, failed, are waiting."""
     with unit_of_work(writes=False) as session:
         return [

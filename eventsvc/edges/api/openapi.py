@@ -11,7 +11,7 @@ from apispec import BasePlugin
 BODY_METHODS = ("post", "put", "patch")
 
 
-def json_or_csv(schema: Any, description: str) -> dict:
+def json_or_csv(schema: Any, description: str) -> dict[str, Any]:
     """The 200 response of an operation that answers JSON, or CSV with `?format=csv`."""
     return {
         "200": {
@@ -26,14 +26,16 @@ class ErrorResponses(BasePlugin):
     token is needed, 404 where the path names something, 400/415 where a body is read, 409
     where state can refuse, 429 on registering, 503 when the database is unreachable."""
 
-    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs: Any) -> None:
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         for method, operation in (operations or {}).items():
             responses = operation.setdefault("responses", {})
             for code in _codes(path or "", method, operation):
                 responses.setdefault(str(code), HTTPStatus(code).name)
 
 
-def _codes(path: str, method: str, operation: dict) -> list[int]:
+def _codes(path: str, method: str, operation: dict[str, Any]) -> list[int]:
     codes = [503]
     if operation.get("security"):
         codes.append(401)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask import request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
@@ -39,7 +42,7 @@ lookup = Blueprint("organizations", __name__, url_prefix="/api/v1", description=
     },
 )
 @admin.response(200, ImportCountsSchema)
-def import_organizations():
+def import_organizations() -> ResponseReturnValue:
     """Create or update organizations from CSV or JSON; never deletes. One bad row rejects
     the whole import (422, `errors` keyed `rows.<n>`, data rows counted from 1)."""
     if request.mimetype == "text/csv":
@@ -58,7 +61,7 @@ def import_organizations():
         return organizations.import_organizations(session, rows, now())
 
 
-def _row_errors(messages: dict) -> dict[str, list[str]]:
+def _row_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
     """The schema's errors, keyed `rows.<n>` as the CSV's are (n from 1)."""
     found: dict[str, list[str]] = {}
     rows = messages.get("organizations")
@@ -77,7 +80,7 @@ def _row_errors(messages: dict) -> dict[str, list[str]]:
 @admin.route("/organizations", methods=["GET"])
 @admin.response(200, OrganizationSchema(many=True))
 @admin.doc(security=SECURITY)
-def list_organizations():
+def list_organizations() -> ResponseReturnValue:
     """Every organization, by name."""
     with unit_of_work(writes=False) as session:
         return organizations.list_organizations(session)
@@ -86,7 +89,7 @@ def list_organizations():
 @lookup.route("/organizations", methods=["GET"])
 @lookup.arguments(OrganizationLookupQuerySchema, location="query", unknown=ma.RAISE)
 @lookup.response(200, OrganizationLookupSchema(many=True))
-def find(query: dict):
+def find(query: dict[str, Any]) -> ResponseReturnValue:
     """At most 20 organizations whose name contains `q` or whose key starts with it (names and keys only)."""
     with unit_of_work(writes=False) as session:
         return [{"key": key, "name": name} for key, name in organizations.search(session, query["q"])]

@@ -3,8 +3,11 @@ erasures; the participant's own export is in registrations.py."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
 from flask import current_app
+from flask.typing import ResponseReturnValue
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import bounces, privacy
@@ -27,7 +30,7 @@ from eventsvc.mail.transport import forget_sent
 @admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
 @admin.response(200, PersonDataSchema)
 @admin.doc(security=SECURITY)
-def person_data(query: dict):
+def person_data(query: dict[str, Any]) -> ResponseReturnValue:
     """Everything held about an address: registrations (with answers, consent and history),
     the emails sent to it, its downloads."""
     with unit_of_work(writes=False) as session:
@@ -38,7 +41,7 @@ def person_data(query: dict):
 @admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
 @admin.response(200, ErasureReportSchema)
 @admin.doc(security=SECURITY)
-def erase_person(query: dict):
+def erase_person(query: dict[str, Any]) -> ResponseReturnValue:
     """Erase an address: its live registrations are cancelled (their seats go on, nothing is
     sent to it), emails still queued to it are dropped, and everything about it is anonymised."""
     with unit_of_work() as session:
@@ -52,7 +55,7 @@ def erase_person(query: dict):
 @admin.route("/bounces", methods=["GET"])
 @admin.response(200, UndeliverableSchema(many=True))
 @admin.doc(security=SECURITY)
-def undeliverable():
+def undeliverable() -> ResponseReturnValue:
     """Every address mail cannot reach: when, why, and how it was learnt (`dsn`: a bounce
     message; `smtp`: the server's answer when sending). Emails to them are `suppressed`."""
     with unit_of_work(writes=False) as session:
@@ -66,7 +69,7 @@ def undeliverable():
 @admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
 @admin.response(200, LiftedSchema)
 @admin.doc(security=SECURITY)
-def lift_bounce(query: dict):
+def lift_bounce(query: dict[str, Any]) -> ResponseReturnValue:
     """Mail the address again (its mark is lifted); 404 if it was not marked."""
     with unit_of_work() as session:
         if not bounces.lift(session, query["email"]):
@@ -77,7 +80,7 @@ def lift_bounce(query: dict):
 @admin.route("/erasures", methods=["GET"])
 @admin.response(200, ErasureSchema(many=True))
 @admin.doc(security=SECURITY)
-def erasures():
+def erasures() -> ResponseReturnValue:
     """Every anonymisation: when, which event, how many registrations, why. No personal data."""
     with unit_of_work(writes=False) as session:
         return [

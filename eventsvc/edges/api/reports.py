@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import marshmallow as ma
+from flask.typing import ResponseReturnValue
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
@@ -10,11 +13,10 @@ from eventsvc.domain import report
 from eventsvc.edges.api.auth import SECURITY
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.api.openapi import json_or_csv
-from eventsvc.edges.api.series import series_key
 from eventsvc.edges.csv import csv_response
 from eventsvc.edges.presenters import local
 from eventsvc.edges.schemas import EventReportSchema, ReportQuerySchema, SeriesReportSchema
-from eventsvc.edges.shared import REPORT_CSV_COLUMNS, report_rows
+from eventsvc.edges.shared import REPORT_CSV_COLUMNS, report_rows, series_key
 
 
 @admin.route("/events/<id:event_id>/report", methods=["GET"])
@@ -24,7 +26,7 @@ from eventsvc.edges.shared import REPORT_CSV_COLUMNS, report_rows
     security=SECURITY,
     responses=json_or_csv(EventReportSchema, "The report; with `?format=csv`, its tables as one spreadsheet"),
 )
-def event_report(query: dict, event_id: int):
+def event_report(query: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """Registered, confirmed, attended, no-shows, cancelled, everyone ever waitlisted,
     organizations attending; by role, kind of organization and region; per session; and the
     press release's sentence in German and English."""
@@ -38,7 +40,7 @@ def event_report(query: dict, event_id: int):
 @admin.route("/series/<key>/report", methods=["GET"])
 @admin.response(200, SeriesReportSchema)
 @admin.doc(security=SECURITY)
-def series_report(key: str):
+def series_report(key: str) -> ResponseReturnValue:
     """The series' events side by side, oldest first."""
     with unit_of_work(writes=False) as session:
         found = report.series_report(session, series_key(key))

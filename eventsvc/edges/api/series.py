@@ -3,7 +3,10 @@ the confirmed addresses)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app, request
+from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 
 from eventsvc.db import unit_of_work
@@ -25,14 +28,14 @@ public = Blueprint("series", __name__, url_prefix="/api/v1", description="A seri
 
 
 def _registration_limit() -> str:
-    return current_app.config["RATELIMIT_REGISTRATION"]
+    return str(current_app.config["RATELIMIT_REGISTRATION"])
 
 
 @public.route("/series/<key>/interest", methods=["POST"])
 @public.arguments(InterestInSchema)
 @public.response(202, AcceptedSchema)
 @limiter.limit(_registration_limit, exempt_when=has_valid_bearer_token)
-def ask_to_join(fields: dict, key: str):
+def ask_to_join(fields: dict[str, Any], key: str) -> ResponseReturnValue:
     """Ask to hear of the series' next event: a link to confirm follows by email (double
     opt-in, at most one a day). The answer is the same whether or not the address is known."""
     language = fields.get("language") or request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE)
@@ -50,7 +53,7 @@ def ask_to_join(fields: dict, key: str):
 
 @public.route("/interest/<token>/confirm", methods=["POST"])
 @public.response(200, InterestConfirmedSchema)
-def confirm(token: str):
+def confirm(token: str) -> ResponseReturnValue:
     """Confirm an address on the interest list (the link from the email leads to a page
     whose button does this)."""
     with unit_of_work() as session:
@@ -61,7 +64,7 @@ def confirm(token: str):
 @admin.route("/series/<key>/interest", methods=["GET"])
 @admin.response(200, InterestListSchema)
 @admin.doc(security=SECURITY)
-def interest_list(key: str):
+def interest_list(key: str) -> ResponseReturnValue:
     """The series' confirmed addresses, oldest first."""
     with unit_of_work(writes=False) as session:
         entries = interest.confirmed_entries(session, series_key(key))

@@ -3,16 +3,20 @@ change is run with its audit entry and its refusal shown."""
 
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Callable
+from typing import Any, Optional
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import audit
 from eventsvc.domain.errors import DomainError
+from eventsvc.domain.models import Registration
 from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, WAITLISTED
 from eventsvc.edges.common import now
 from eventsvc.edges.console.forms import ActionForm
@@ -55,11 +59,11 @@ def action_words(action: str) -> str:
         "organizations_imported": _("Organisationen importiert"),
         "bounce_lifted": _("Sperre einer Adresse aufgehoben"),
     }
-    return words.get(action, action)
+    return str(words.get(action, action))
 
 
 @console.context_processor
-def console_globals() -> dict:
+def console_globals() -> dict[str, Any]:
     return {"organizer": current_user if current_user.is_authenticated else None, "action_words": action_words}
 
 
@@ -70,10 +74,17 @@ def refusal(failure: DomainError) -> str:
         "registration_closed": _("Die Anmeldung ist geschlossen."),
         "not_found": _("Nicht gefunden."),
     }
-    return said.get(failure.code, failure.detail)
+    return str(said.get(failure.code, failure.detail))
 
 
-def act(event_id: int, change, action: str, done: str, registration_id: Optional[int] = None, back=None):
+def act(
+    event_id: int,
+    change: Callable[[Session], Any],
+    action: str,
+    done: str,
+    registration_id: Optional[int] = None,
+    back: Optional[str] = None,
+) -> ResponseReturnValue:
     """Run one change with its audit entry; say what happened, or why not."""
     if not ActionForm().validate_on_submit():
         abort(400)
@@ -87,7 +98,7 @@ def act(event_id: int, change, action: str, done: str, registration_id: Optional
     return redirect(back or url_for("console.event", event_id=event_id), code=303)
 
 
-def matches(registration, query: str) -> bool:
+def matches(registration: Registration, query: str) -> bool:
     wanted = query.casefold()
     return any(
         wanted in (text or "").casefold() for text in (registration.name, registration.organization, registration.email)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -26,7 +27,7 @@ from eventsvc.edges.shared import UploadRefused, save_upload, storage
 
 @console.route("/events/<id:event_id>/documents", methods=["GET", "POST"])
 @login_required
-def documents(event_id: int):
+def documents(event_id: int) -> ResponseReturnValue:
     form = ActionForm()
     errors: dict[str, str] = {}
     if request.method == "POST" and form.validate_on_submit():
@@ -72,7 +73,7 @@ def _add_document(event_id: int, kind: str) -> dict[str, str]:
 
 @console.post("/events/<id:event_id>/documents/send")
 @login_required
-def send_documents(event_id: int):
+def send_documents(event_id: int) -> ResponseReturnValue:
     return act(
         event_id,
         lambda s: document_service.deliver(s, event_id, now()),
@@ -84,7 +85,7 @@ def send_documents(event_id: int):
 
 @console.post("/documents/<id:document_id>/delete")
 @login_required
-def delete_document(document_id: int):
+def delete_document(document_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     with unit_of_work() as db_session:
@@ -99,7 +100,7 @@ def delete_document(document_id: int):
 
 @console.get("/emails")
 @login_required
-def failed_emails():
+def failed_emails() -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         failed = outbox_service.listed(db_session, OutboxStatus.FAILED.value, limit=200)
         titles = {event.id: event.title for event in event_service.list_events(db_session, now(), public=False)}
@@ -108,7 +109,7 @@ def failed_emails():
 
 @console.post("/emails/<id:message_id>/retry")
 @login_required
-def retry_email(message_id: int):
+def retry_email(message_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     with unit_of_work() as db_session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import login_required
 
 from eventsvc.db import unit_of_work
@@ -16,7 +17,7 @@ from eventsvc.edges.console.forms import ActionForm
 
 @console.get("/events/<id:event_id>/door")
 @login_required
-def door(event_id: int):
+def door(event_id: int) -> ResponseReturnValue:
     """Check-in at the door, made for a tablet: search, one large button per person."""
     query = request.args.get("q", "").strip()
     with unit_of_work(writes=False) as db_session:

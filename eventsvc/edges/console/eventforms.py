@@ -88,7 +88,7 @@ FIELD_OF = {
 
 
 class FormErrors(Exception):
-    def __init__(self, errors: dict[str, str]):
+    def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("the form has errors")
         self.errors = errors
 
@@ -351,7 +351,8 @@ def to_fields(values: dict[str, str], question_rows: list[dict[str, Any]], parti
     if errors:
         raise FormErrors(errors)
     try:
-        return EventInSchema().load(payload, partial=partial)
+        loaded: dict[str, Any] = EventInSchema().load(payload, partial=partial)
+        return loaded
     except ma.ValidationError as error:
         raise FormErrors(form_errors(error.normalized_messages())) from error
 

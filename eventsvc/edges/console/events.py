@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -39,7 +40,7 @@ from eventsvc.formatting import event_when, moment_text
 
 @console.get("/")
 @login_required
-def events():
+def events() -> ResponseReturnValue:
     moment = now()
     with unit_of_work(writes=False) as db_session:
         listed = event_service.list_events(db_session, moment, public=False)
@@ -54,17 +55,17 @@ def events():
 
 @console.route("/events/new", methods=["GET", "POST"])
 @login_required
-def new_event():
+def new_event() -> ResponseReturnValue:
     return _event_form(None)
 
 
 @console.route("/events/<id:event_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit_event(event_id: int):
+def edit_event(event_id: int) -> ResponseReturnValue:
     return _event_form(event_id)
 
 
-def _event_form(event_id: Optional[int]):
+def _event_form(event_id: Optional[int]) -> ResponseReturnValue:
     """The one form for a new event and an existing one. "Weitere Frage" shows the form
     again with one more empty question; "Speichern" saves through the domain."""
     form = ActionForm()
@@ -100,7 +101,7 @@ def _event_form(event_id: Optional[int]):
     )
 
 
-def _save_event(event_id: Optional[int], fields: dict) -> int:
+def _save_event(event_id: Optional[int], fields: dict[str, Any]) -> int:
     with unit_of_work() as db_session:
         if event_id is None:
             created = event_service.create_event(
@@ -118,7 +119,7 @@ def _save_event(event_id: Optional[int], fields: dict) -> int:
 
 @console.get("/events/<id:event_id>")
 @login_required
-def event(event_id: int):
+def event(event_id: int) -> ResponseReturnValue:
     chosen = request.args.get("status", "")
     query = request.args.get("q", "").strip()
     with unit_of_work(writes=False) as db_session:
@@ -152,7 +153,7 @@ def event(event_id: int):
 
 @console.post("/events/<id:event_id>/publish")
 @login_required
-def publish(event_id: int):
+def publish(event_id: int) -> ResponseReturnValue:
     return act(
         event_id,
         lambda s: event_service.publish_event(s, event_id, now()),
@@ -163,7 +164,7 @@ def publish(event_id: int):
 
 @console.route("/events/<id:event_id>/cancel", methods=["GET", "POST"])
 @login_required
-def cancel_event(event_id: int):
+def cancel_event(event_id: int) -> ResponseReturnValue:
     form = ActionForm()
     if request.method == "POST" and form.validate_on_submit():
         return act(
@@ -180,7 +181,7 @@ def cancel_event(event_id: int):
 
 @console.post("/events/<id:event_id>/duplicate")
 @login_required
-def duplicate(event_id: int):
+def duplicate(event_id: int) -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     with unit_of_work() as db_session:
@@ -196,7 +197,7 @@ def duplicate(event_id: int):
     "/events/<id:event_id>/download/<any('registrations.csv', 'attendance-sheet.pdf', 'certificates.zip'):what>"
 )
 @login_required
-def download(event_id: int, what: str):
+def download(event_id: int, what: str) -> ResponseReturnValue:
     """What the admin API hands out as files, for a console session."""
     if what == "attendance-sheet.pdf":
         return attendance_sheet_response(event_id)

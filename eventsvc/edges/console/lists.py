@@ -4,6 +4,7 @@ addresses (lift), a series' interest list (and its export)."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -19,7 +20,7 @@ from eventsvc.edges.shared import series_key
 
 @console.route("/organizations", methods=["GET", "POST"])
 @login_required
-def organization_list():
+def organization_list() -> ResponseReturnValue:
     form = ActionForm()
     errors: dict[str, list[str]] = {}
     if request.method == "POST":
@@ -53,14 +54,14 @@ def organization_list():
 
 @console.get("/bounces")
 @login_required
-def bounce_list():
+def bounce_list() -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         return render_template("console/bounces.html", entries=bounces.undeliverable(db_session), form=ActionForm())
 
 
 @console.post("/bounces/lift")
 @login_required
-def lift_bounce():
+def lift_bounce() -> ResponseReturnValue:
     if not ActionForm().validate_on_submit():
         abort(400)
     email = request.form.get("email", "")
@@ -73,7 +74,7 @@ def lift_bounce():
 
 @console.get("/series/<key>/interest")
 @login_required
-def interest_list(key: str):
+def interest_list(key: str) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         entries = interest.confirmed_entries(db_session, series_key(key))
         rows = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -24,7 +25,7 @@ from eventsvc.edges.shared import preview_of
 
 @console.route("/events/<id:event_id>/messages", methods=["GET", "POST"])
 @login_required
-def event_messages(event_id: int):
+def event_messages(event_id: int) -> ResponseReturnValue:
     form = MessageForm()
     audience = request.form.getlist("audience") or [CONFIRMED]
     attached = [int(value) for value in request.form.getlist("documents") if value.isdigit()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -19,7 +20,7 @@ from eventsvc.mail.transport import forget_sent
 
 @console.route("/people", methods=["GET", "POST"])
 @login_required
-def people():
+def people() -> ResponseReturnValue:
     form = PersonForm()
     address = (request.values.get("email") or "").strip()
     held = None
@@ -47,7 +48,7 @@ def people():
 
 @console.get("/people/export")
 @login_required
-def export_person():
+def export_person() -> ResponseReturnValue:
     address = (request.args.get("email") or "").strip()
     with unit_of_work(writes=False) as db_session:
         held = privacy.person_data(db_session, address)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -19,7 +20,7 @@ from eventsvc.formatting import moment_text
 
 @console.get("/registrations/<id:registration_id>")
 @login_required
-def registration(registration_id: int):
+def registration(registration_id: int) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         shown = registration_service.get_by_id(db_session, registration_id)
         history = of_registration(db_session, shown)
@@ -36,7 +37,7 @@ def registration(registration_id: int):
 
 @console.post("/registrations/<id:registration_id>/<any(checkin, undo, promote, overbook, cancel):what>")
 @login_required
-def registration_action(registration_id: int, what: str):
+def registration_action(registration_id: int, what: str) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         event_id = registration_service.get_by_id(db_session, registration_id).event_id
     back = back_to(url_for("console.registration", registration_id=registration_id))
@@ -67,7 +68,7 @@ def registration_action(registration_id: int, what: str):
 
 @console.get("/registrations/<id:registration_id>/confirm/<any(overbook, cancel):what>")
 @login_required
-def confirm_registration_action(registration_id: int, what: str):
+def confirm_registration_action(registration_id: int, what: str) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         shown = registration_service.get_by_id(db_session, registration_id)
         return render_template(

@@ -3,7 +3,10 @@ PDF), the series page comparing its events, and the feedback's results."""
 
 from __future__ import annotations
 
+from typing import Any, Optional
+
 from flask import Response, abort, render_template
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_required
 
@@ -12,6 +15,7 @@ from eventsvc.db import unit_of_work
 from eventsvc.domain import events as event_service
 from eventsvc.domain import feedback, questions, report
 from eventsvc.domain.errors import Unavailable
+from eventsvc.domain.models import Event
 from eventsvc.edges import charts
 from eventsvc.edges.console.common import console
 from eventsvc.edges.csv import csv_response
@@ -28,13 +32,13 @@ KIND_NAMES = {
 }
 
 
-def _figures(event_id: int) -> tuple:
+def _figures(event_id: int) -> tuple[Any, ...]:
     with unit_of_work(writes=False) as db_session:
         event = event_service.get_event(db_session, event_id, public=False)
         return event, report.counts(db_session, event), report.seats_over_time(db_session, event)
 
 
-def _grouped_chart(title: str, rows: list[dict], name: str) -> str:
+def _grouped_chart(title: str, rows: list[dict[str, Any]], name: str) -> str:
     labels = [_label(row[name], name) for row in rows]
     return charts.bars(
         title,
@@ -43,9 +47,9 @@ def _grouped_chart(title: str, rows: list[dict], name: str) -> str:
     )
 
 
-def _label(value, name: str) -> str:
+def _label(value: Optional[str], name: str) -> str:
     if value is None:
-        return _("ohne Angabe")
+        return str(_("ohne Angabe"))
     return KIND_NAMES.get(value, value) if name == "kind" else str(value)
 
 
@@ -56,7 +60,7 @@ CHARTS = {
 }
 
 
-def _chart(event, figures: dict, days: list[dict], which: str) -> str:
+def _chart(event: Event, figures: dict[str, Any], days: list[dict[str, Any]], which: str) -> str:
     if which == "seats":
         return charts.lines(
             _("Anmeldungen, Stornierungen und Warteliste"),
@@ -74,7 +78,7 @@ def _chart(event, figures: dict, days: list[dict], which: str) -> str:
 
 @console.get("/events/<id:event_id>/report")
 @login_required
-def event_report(event_id: int):
+def event_report(event_id: int) -> ResponseReturnValue:
     event, figures, days = _figures(event_id)
     return render_template(
         "console/report.html", event=event, figures=figures, days=days, kind_names=KIND_NAMES, charts=CHARTS
@@ -83,7 +87,7 @@ def event_report(event_id: int):
 
 @console.get("/events/<id:event_id>/report/<any(roles, kinds, regions, seats):which>.svg")
 @login_required
-def report_chart(event_id: int, which: str):
+def report_chart(event_id: int, which: str) -> ResponseReturnValue:
     event, figures, days = _figures(event_id)
     return _svg(_chart(event, figures, days, which))
 
@@ -96,14 +100,14 @@ def _svg(body: str) -> Response:
 
 @console.get("/events/<id:event_id>/report.csv")
 @login_required
-def report_csv(event_id: int):
+def report_csv(event_id: int) -> ResponseReturnValue:
     _event, figures, _days = _figures(event_id)
     return csv_response(report_rows(figures), f"report-{event_id}.csv", REPORT_CSV_COLUMNS)
 
 
 @console.get("/events/<id:event_id>/report.pdf")
 @login_required
-def report_pdf(event_id: int):
+def report_pdf(event_id: int) -> ResponseReturnValue:
     """The report to attach to the press release: tagged PDF, charts and their figures."""
     event, figures, days = _figures(event_id)
     drawn = {which: _chart(event, figures, days, which) for which in (*CHARTS, "seats")}
@@ -124,7 +128,7 @@ def report_pdf(event_id: int):
 
 @console.get("/series/<key>")
 @login_required
-def series(key: str):
+def series(key: str) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         found = report.series_report(db_session, series_key(key))
     return render_template("console/series.html", found=found)
@@ -132,7 +136,7 @@ def series(key: str):
 
 @console.get("/events/<id:event_id>/feedback")
 @login_required
-def feedback_results(event_id: int):
+def feedback_results(event_id: int) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         event = event_service.get_event(db_session, event_id, public=False)
         if not event.feedback:
@@ -143,7 +147,7 @@ def feedback_results(event_id: int):
 
 @console.get("/events/<id:event_id>/feedback/<key>.svg")
 @login_required
-def feedback_chart(event_id: int, key: str):
+def feedback_chart(event_id: int, key: str) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         event = event_service.get_event(db_session, event_id, public=False)
         found = feedback.results(db_session, event) if event.feedback else {"questions": []}

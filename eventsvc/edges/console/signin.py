@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
@@ -32,7 +33,7 @@ def _failed(response: Response) -> bool:
     key_func=_login_account_key,
     deduct_when=_failed,
 )
-def login():
+def login() -> ResponseReturnValue:
     form = LoginForm()
     failed = False
     if request.method == "POST" and form.validate_on_submit():
@@ -51,7 +52,7 @@ def login():
 
 
 @console.post("/logout")
-def logout():
+def logout() -> ResponseReturnValue:
     if ActionForm().validate_on_submit():
         logout_user()
         session.clear()
@@ -59,7 +60,7 @@ def logout():
 
 
 @console.route("/password/<secret>", methods=["GET", "POST"])
-def set_password(secret: str):
+def set_password(secret: str) -> ResponseReturnValue:
     form = PasswordForm()
     error = None
     with unit_of_work(writes=False) as db_session:

@@ -20,7 +20,7 @@ __all__ = ["register", "render_error"]
 def select_locale() -> str:
     chosen = session.get("lang")
     if chosen in LANGUAGES:
-        return chosen
+        return str(chosen)
     return request.accept_languages.best_match(LANGUAGES, default=DEFAULT_LANGUAGE) or DEFAULT_LANGUAGE
 
 

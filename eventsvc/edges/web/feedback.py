@@ -4,6 +4,7 @@ in the person's language, accessible like the registration form, with a thank-yo
 from __future__ import annotations
 
 from flask import abort, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import refresh
 
@@ -16,7 +17,7 @@ from eventsvc.edges.web.views import _answers_from, pages
 
 
 @pages.route("/f/<token>", methods=["GET", "POST"])
-def feedback_form(token: str):
+def feedback_form(token: str) -> ResponseReturnValue:
     form = ConfirmForm()
     form.answers, form.answer_errors = {}, {}
     with unit_of_work(writes=False) as db_session:

@@ -3,6 +3,8 @@ fields are the JSON API's schema (RegistrationInSchema), applied in the view."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField
 
@@ -17,13 +19,13 @@ class RegistrationForm(FlaskForm):
     # A field people never see: bots that fill every input give themselves away.
     website = StringField()
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The answers to the event's questions as typed, and what is wrong with them, by key.
-        self.answers: dict = {}
+        self.answers: dict[str, Any] = {}
         self.answer_errors: dict[str, str] = {}
         # Colleagues added with 'Weitere Person anmelden': their fields and errors.
-        self.colleagues: list[dict] = []
+        self.colleagues: list[dict[str, Any]] = []
         # The sessions ticked, and what is wrong with the choice.
         self.sessions_chosen: list[str] = []
         self.sessions_error: str | None = None

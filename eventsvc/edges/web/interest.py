@@ -7,6 +7,7 @@ import re
 
 import marshmallow as ma
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -27,7 +28,7 @@ def _series_or_404(key: str) -> str:
 
 
 @pages.route("/series/<key>", methods=["GET", "POST"])
-def series_page(key: str):
+def series_page(key: str) -> ResponseReturnValue:
     form = InterestForm()
     key, status, done = _series_or_404(key), 200, False
     if request.method == "POST":
@@ -66,15 +67,17 @@ def series_page(key: str):
 
 
 def _field_message(name: str) -> str:
-    return {
-        "name": _("Bitte geben Sie Ihren Namen an."),
-        "email": _("Bitte geben Sie eine gültige E-Mail-Adresse an."),
-        "consent": _("Bitte stimmen Sie der Verarbeitung Ihrer Angaben zu."),
-    }.get(name, _("Bitte prüfen Sie diese Angabe."))
+    return str(
+        {
+            "name": _("Bitte geben Sie Ihren Namen an."),
+            "email": _("Bitte geben Sie eine gültige E-Mail-Adresse an."),
+            "consent": _("Bitte stimmen Sie der Verarbeitung Ihrer Angaben zu."),
+        }.get(name, _("Bitte prüfen Sie diese Angabe."))
+    )
 
 
 @pages.route("/interest/<token>", methods=["GET", "POST"])
-def confirm_interest(token: str):
+def confirm_interest(token: str) -> ResponseReturnValue:
     """The link in the confirming email leads here; the button confirms (mail scanners open
     links, so opening it changes nothing)."""
     form = ConfirmForm()
@@ -92,7 +95,7 @@ def confirm_interest(token: str):
 
 
 @pages.route("/interest/<token>/leave", methods=["GET", "POST"])
-def leave_interest(token: str):
+def leave_interest(token: str) -> ResponseReturnValue:
     """Leaving the list: a button here, or a mail client's one-click POST (RFC 8058), which
     carries no form token and needs none: it can only remove the address."""
     if request.method == "POST":

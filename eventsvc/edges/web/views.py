@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parseaddr
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import force_locale, get_locale, refresh
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
 from eventsvc.db import unit_of_work
 from eventsvc.domain import certificates, contingents, organizations, policies, questions, waitlist
@@ -28,6 +32,7 @@ from eventsvc.domain.errors import (
     RegistrationClosed,
     ValidationFailed,
 )
+from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import is_registration_open, occupancy, waitlist_position
 from eventsvc.domain.statuses import EventStatus, RegistrationStatus
 from eventsvc.domain.vocabulary import LANGUAGES, NextRegistration
@@ -47,7 +52,7 @@ pages.before_request(refresh)
 
 
 @pages.app_template_filter("when")
-def when_filter(event) -> str:
+def when_filter(event: Event) -> str:
     language = str(get_locale())
     return event_when(event.starts_at, event.ends_at, event.timezone, language) + zone_note(
         event.starts_at, event.timezone, language
@@ -62,7 +67,7 @@ class SeatOffer:
     left: int
 
 
-def seat_offers(db_session, events) -> dict[int, SeatOffer]:
+def seat_offers(db_session: Session, events: list[Event]) -> dict[int, SeatOffer]:
     counts = occupancy(db_session, [event.id for event in events])
     moment = now()
     return {
@@ -74,17 +79,17 @@ def seat_offers(db_session, events) -> dict[int, SeatOffer]:
 
 
 @pages.app_template_filter("question_label")
-def question_label(question: dict) -> str:
+def question_label(question: dict[str, Any]) -> str:
     return questions.label(question, str(get_locale()))
 
 
 @pages.app_context_processor
-def page_globals() -> dict:
+def page_globals() -> dict[str, Any]:
     return {"language": str(get_locale()), "privacy_url": current_app.config.get("PRIVACY_URL")}
 
 
 @pages.get("/")
-def index():
+def index() -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         events = event_service.list_events(db_session, now(), public=True)
         return render_template("index.html", events=events, offers=seat_offers(db_session, events))
@@ -92,7 +97,7 @@ def index():
 
 @pages.get("/barrierefreiheit", defaults={"language": "de"})
 @pages.get("/accessibility", defaults={"language": "en"})
-def accessibility(language: str):
+def accessibility(language: str) -> ResponseReturnValue:
     """The accessibility statement (BITV 2.0), in the language of its address."""
     session["lang"] = language
     config = current_app.config
@@ -104,7 +109,7 @@ def accessibility(language: str):
 
 
 @pages.get("/language/<code>")
-def choose_language(code: str):
+def choose_language(code: str) -> ResponseReturnValue:
     if code in LANGUAGES:
         session["lang"] = code
     return redirect(same_site_path(request.args.get("next", "/")))
@@ -121,7 +126,7 @@ def same_site_path(target: str) -> str:
     return "/" if parts.scheme or parts.netloc else target
 
 
-def _event_page(event_id: int, form: RegistrationForm, status: int = 200, check: bool = False):
+def _event_page(event_id: int, form: RegistrationForm, status: int = 200, check: bool = False) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         try:
             event = event_service.get_event(db_session, event_id, public=True)
@@ -164,7 +169,7 @@ class ProspectTold:
     text: str
 
 
-def _prospect_told(db_session, event, form: RegistrationForm, moment) -> ProspectTold:
+def _prospect_told(db_session: Session, event: Event, form: RegistrationForm, moment: datetime) -> ProspectTold:
     """What this person would get, from the domain's answer for their address and
     organization, in words."""
     key = organizations.key_named(db_session, form.organization.data)
@@ -179,12 +184,12 @@ def _prospect_told(db_session, event, form: RegistrationForm, moment) -> Prospec
 
 
 @pages.get("/events/<id:event_id>")
-def event_page(event_id: int):
+def event_page(event_id: int) -> ResponseReturnValue:
     return _event_page(event_id, RegistrationForm())
 
 
 def _registration_limit() -> str:
-    return current_app.config["RATELIMIT_REGISTRATION"]
+    return str(current_app.config["RATELIMIT_REGISTRATION"])
 
 
 MAX_COLLEAGUES = 9
@@ -192,7 +197,7 @@ MAX_COLLEAGUES = 9
 
 @pages.post("/events/<id:event_id>")
 @limiter.limit(_registration_limit, methods=["POST"])
-def register(event_id: int):
+def register(event_id: int) -> ResponseReturnValue:
     """Register the person who fills in the form, and the colleagues they add ('Weitere
     Person anmelden' sends the form back with one more set of fields: no JavaScript)."""
     form = RegistrationForm()
@@ -279,7 +284,9 @@ def register(event_id: int):
     return redirect(url_for("pages.manage", **arguments), code=303)
 
 
-def _payload(name, email, organization, role, form: RegistrationForm) -> dict:
+def _payload(
+    name: Optional[str], email: Optional[str], organization: Optional[str], role: Optional[str], form: RegistrationForm
+) -> dict[str, Any]:
     return {
         "name": name or "",
         "email": (email or "").strip(),
@@ -293,11 +300,11 @@ def _payload(name, email, organization, role, form: RegistrationForm) -> dict:
     }
 
 
-def _empty_colleague(focus: bool = False) -> dict:
+def _empty_colleague(focus: bool = False) -> dict[str, Any]:
     return {"name": "", "email": "", "organization": "", "role": "", "errors": {}, "focus": focus}
 
 
-def _colleagues_from(submitted) -> list[dict]:
+def _colleagues_from(submitted: MultiDict[str, str]) -> list[dict[str, Any]]:
     try:
         count = max(0, min(MAX_COLLEAGUES, int(submitted.get("colleagues", "0"))))
     except ValueError:
@@ -312,11 +319,11 @@ def _colleagues_from(submitted) -> list[dict]:
     ]
 
 
-def _named_colleagues(form: RegistrationForm) -> list[dict]:
+def _named_colleagues(form: RegistrationForm) -> list[dict[str, Any]]:
     return [c for c in form.colleagues if c["name"] or c["email"]]
 
 
-def _attach_person_errors(form: RegistrationForm, people: list[dict]) -> None:
+def _attach_person_errors(form: RegistrationForm, people: list[dict[str, Any]]) -> None:
     """Each person's schema errors beside their own fields."""
     explained = _field_messages()
     for number, person in enumerate(people):
@@ -332,7 +339,7 @@ def _attach_person_errors(form: RegistrationForm, people: list[dict]) -> None:
 
 
 # Messages from the shared schema, in the page's language.
-def _field_messages() -> dict:
+def _field_messages() -> dict[str, Any]:
     return {
         "name": _("Bitte geben Sie Ihren Namen an (höchstens 200 Zeichen)."),
         "email": _("Bitte geben Sie eine gültige E-Mail-Adresse an."),
@@ -345,7 +352,7 @@ def _field_messages() -> dict:
     }
 
 
-def _attach_errors(form: RegistrationForm, messages: dict) -> None:
+def _attach_errors(form: RegistrationForm, messages: dict[str, Any]) -> None:
     explained = _field_messages()
     for name in messages:
         if name == "sessions":
@@ -359,9 +366,9 @@ def _attach_errors(form: RegistrationForm, messages: dict) -> None:
             field.errors = [explained.get(name, _("Bitte prüfen Sie diese Angabe."))]
 
 
-def _answers_from(submitted, asked: list[dict]) -> dict:
+def _answers_from(submitted: MultiDict[str, str], asked: list[dict[str, Any]]) -> dict[str, Any]:
     """The answers as the form sent them: a text, a choice, several choices, or yes/no."""
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     for question in asked:
         name = f"answers-{question['key']}"
         if question["type"] == "multi":
@@ -376,7 +383,7 @@ def _answers_from(submitted, asked: list[dict]) -> dict:
     return answers
 
 
-def session_offers(db_session, event) -> list[dict]:
+def session_offers(db_session: Session, event: Event) -> list[dict[str, Any]]:
     """The event's sessions as the form shows them: with times in words and their seats."""
     language = str(get_locale())
     return [
@@ -385,7 +392,7 @@ def session_offers(db_session, event) -> list[dict]:
     ]
 
 
-def _why_waiting(db_session, registration) -> dict[str, str]:
+def _why_waiting(db_session: Session, registration: Registration) -> dict[str, str]:
     """Why a person waits although seats may be free, and when they will learn more."""
     event = registration.event
     reason = registration.waitlist_reason if registration.status == RegistrationStatus.WAITLISTED.value else None
@@ -399,7 +406,7 @@ def _why_waiting(db_session, registration) -> dict[str, str]:
     }
 
 
-def _own_sessions(db_session, registration) -> list[dict]:
+def _own_sessions(db_session: Session, registration: Registration) -> list[dict[str, Any]]:
     offers = {item["key"]: item for item in session_offers(db_session, registration.event)}
     return [
         offers[choice["key"]] | {"status": choice["status"], "position": choice["waitlist_position"]}
@@ -409,7 +416,7 @@ def _own_sessions(db_session, registration) -> list[dict]:
 
 
 @pages.route("/r/<token>/sessions", methods=["GET", "POST"])
-def change_sessions(token: str):
+def change_sessions(token: str) -> ResponseReturnValue:
     """Change one's sessions; giving up a held seat asks once more first."""
     form = ConfirmForm()
     with unit_of_work(writes=False) as db_session:
@@ -457,7 +464,7 @@ def change_sessions(token: str):
     return html, status
 
 
-def _load_registration(db_session, token: str):
+def _load_registration(db_session: Session, token: str) -> Registration:
     try:
         return registration_service.get_by_token(db_session, token)
     except NotFound:
@@ -465,7 +472,7 @@ def _load_registration(db_session, token: str):
 
 
 @pages.get("/r/<token>")
-def manage(token: str):
+def manage(token: str) -> ResponseReturnValue:
     with unit_of_work(writes=False) as db_session:
         registration = _load_registration(db_session, token)
         documents = (
@@ -496,7 +503,7 @@ def manage(token: str):
 
 
 @pages.route("/r/<token>/cancel", methods=["GET", "POST"])
-def cancel(token: str):
+def cancel(token: str) -> ResponseReturnValue:
     form = ConfirmForm()
     with unit_of_work(writes=False) as db_session:
         registration = _load_registration(db_session, token)
@@ -517,7 +524,7 @@ ANSWERS = {"accept": waitlist.accept, "decline": waitlist.decline, "reconfirm": 
 
 
 @pages.post("/r/<token>/<any(accept, decline, reconfirm):answer>")
-def answer(token: str, answer: str):
+def answer(token: str, answer: str) -> ResponseReturnValue:
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
@@ -531,7 +538,7 @@ def answer(token: str, answer: str):
 
 
 @pages.route("/r/<token>/transfer", methods=["GET", "POST"])
-def send_substitute(token: str):
+def send_substitute(token: str) -> ResponseReturnValue:
     """'Vertretung schicken': the seat passes to a colleague, who registers here."""
     form = RegistrationForm()
     with unit_of_work(writes=False) as db_session:
@@ -553,7 +560,7 @@ def send_substitute(token: str):
     return html, status
 
 
-def _transfer(token: str, form: RegistrationForm, asked: list[dict]) -> Optional[int]:
+def _transfer(token: str, form: RegistrationForm, asked: list[dict[str, Any]]) -> Optional[int]:
     """Pass the seat on; None when done, else the status of the page that shows why not."""
     if not form.validate_on_submit():
         form.form_errors.append(_("Das Formular ist abgelaufen. Bitte senden Sie es noch einmal."))
@@ -589,13 +596,13 @@ def _transfer(token: str, form: RegistrationForm, asked: list[dict]) -> Optional
 
 
 @pages.get("/r/<token>/decline")
-def confirm_decline(token: str):
+def confirm_decline(token: str) -> ResponseReturnValue:
     """Declining costs the seat: a confirming step first."""
     with unit_of_work(writes=False) as db_session:
         registration = _load_registration(db_session, token)
         return render_template("decline.html", registration=registration, event=registration.event, form=ConfirmForm())
 
 
-def render_error(status: int):
+def render_error(status: int) -> ResponseReturnValue:
     titles = {404: _("Seite nicht gefunden"), 429: _("Zu viele Anfragen"), 413: _("Die Datei ist zu groß")}
     return render_template("error.html", status=status, title=titles.get(status, _("Das hat nicht geklappt"))), status
