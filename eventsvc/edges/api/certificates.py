@@ -49,7 +49,7 @@ def certificates_zip(event_id: int) -> ResponseReturnValue:
 
 
 @admin.route("/events/<id:event_id>/attendance-sheet.pdf", methods=["GET"])
-@admin.arguments(SheetQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(SheetQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.doc(security=SECURITY, responses={200: {"description": "the sign-in sheet to print", **PDF}})
 def attendance_sheet(query: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """A sign-in sheet: every confirmed person by surname, organization, an empty signature

@@ -129,7 +129,7 @@ def delete_document(document_id: int) -> ResponseReturnValue:
 
 
 @admin.route("/events/<id:event_id>/documents/send", methods=["POST"])
-@admin.arguments(SendDocumentsSchema, location="json", required=False)
+@admin.arguments(SendDocumentsSchema(), location="json", required=False)
 @admin.response(202, DeliveryReportSchema)
 @admin.doc(security=SECURITY)
 def send_documents(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:

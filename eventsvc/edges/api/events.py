@@ -42,7 +42,7 @@ def show_published(event_id: int) -> ResponseReturnValue:
 
 
 @admin.route("/events", methods=["POST"])
-@admin.arguments(EventInSchema)
+@admin.arguments(EventInSchema())
 @admin.response(201, EventOutSchema)
 @admin.doc(security=SECURITY)
 def create(fields: dict[str, Any]) -> ResponseReturnValue:

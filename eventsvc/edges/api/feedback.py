@@ -20,7 +20,7 @@ from eventsvc.edges.schemas import FeedbackInSchema, FeedbackResultsSchema, Feed
 
 
 @public.route("/feedback/<token>", methods=["POST"])
-@public.arguments(FeedbackInSchema)
+@public.arguments(FeedbackInSchema())
 @public.response(201, FeedbackStoredSchema)
 def answer(fields: dict[str, Any], token: str) -> ResponseReturnValue:
     """Answer the feedback questions once (409 `already_answered`; 409 `feedback_closed`
@@ -31,7 +31,7 @@ def answer(fields: dict[str, Any], token: str) -> ResponseReturnValue:
 
 
 @admin.route("/events/<id:event_id>/feedback", methods=["GET"])
-@admin.arguments(ReportQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(ReportQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.response(200, FeedbackResultsSchema)
 @admin.doc(
     security=SECURITY,

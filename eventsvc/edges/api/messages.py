@@ -26,7 +26,7 @@ def _draft(fields: dict[str, Any]) -> messages.Draft:
 
 
 @admin.route("/events/<id:event_id>/messages", methods=["POST"])
-@admin.arguments(MessageInSchema)
+@admin.arguments(MessageInSchema())
 @admin.response(202, MessageQueuedSchema)
 @admin.doc(security=SECURITY)
 def send(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
@@ -38,7 +38,7 @@ def send(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
 
 
 @admin.route("/events/<id:event_id>/messages/preview", methods=["POST"])
-@admin.arguments(MessageInSchema)
+@admin.arguments(MessageInSchema())
 @admin.response(200, MessagePreviewSchema)
 @admin.doc(security=SECURITY)
 def preview(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:

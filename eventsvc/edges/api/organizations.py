@@ -87,7 +87,7 @@ def list_organizations() -> ResponseReturnValue:
 
 
 @lookup.route("/organizations", methods=["GET"])
-@lookup.arguments(OrganizationLookupQuerySchema, location="query", unknown=ma.RAISE)
+@lookup.arguments(OrganizationLookupQuerySchema(), location="query", unknown=ma.RAISE)
 @lookup.response(200, OrganizationLookupSchema(many=True))
 def find(query: dict[str, Any]) -> ResponseReturnValue:
     """At most 20 organizations whose name contains `q` or whose key starts with it (names and keys only)."""

@@ -20,7 +20,7 @@ from eventsvc.mail.compose import message_id
 
 
 @admin.route("/outbox", methods=["GET"])
-@admin.arguments(OutboxQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(OutboxQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.response(200, OutboxMessageSchema(many=True))
 @admin.doc(security=SECURITY)
 def list_outbox(query: dict[str, Any]) -> ResponseReturnValue:

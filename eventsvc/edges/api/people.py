@@ -27,7 +27,7 @@ from eventsvc.mail.transport import forget_sent
 
 
 @admin.route("/people", methods=["GET"])
-@admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(PersonQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.response(200, PersonDataSchema)
 @admin.doc(security=SECURITY)
 def person_data(query: dict[str, Any]) -> ResponseReturnValue:
@@ -38,7 +38,7 @@ def person_data(query: dict[str, Any]) -> ResponseReturnValue:
 
 
 @admin.route("/people", methods=["DELETE"])
-@admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(PersonQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.response(200, ErasureReportSchema)
 @admin.doc(security=SECURITY)
 def erase_person(query: dict[str, Any]) -> ResponseReturnValue:
@@ -66,7 +66,7 @@ def undeliverable() -> ResponseReturnValue:
 
 
 @admin.route("/bounces", methods=["DELETE"])
-@admin.arguments(PersonQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(PersonQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.response(200, LiftedSchema)
 @admin.doc(security=SECURITY)
 def lift_bounce(query: dict[str, Any]) -> ResponseReturnValue:

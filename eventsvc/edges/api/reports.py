@@ -20,7 +20,7 @@ from eventsvc.edges.shared import REPORT_CSV_COLUMNS, report_rows, series_key
 
 
 @admin.route("/events/<id:event_id>/report", methods=["GET"])
-@admin.arguments(ReportQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(ReportQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.response(200, EventReportSchema)
 @admin.doc(
     security=SECURITY,
