@@ -233,9 +233,13 @@ def domain_candidates(email: str) -> list[str]:
 # `org_key` the organization of that key (NULL when there is none), else the one whose domain
 # is the longest of `domains`. `org_given` tells an unknown key apart.
 _GIVEN = select(Organization.key).where(Organization.key == bindparam("org_key")).scalar_subquery()
+# The candidate domains go in as a fixed number of parameters (unused ones NULL), so that the
+# statement's text is the same for every address and is prepared once: an expanding list
+# would be rendered anew for each registration.
+DOMAIN_SLOTS = 8
 _BY_DOMAIN_KEY = (
     select(OrganizationDomain.organization_key)
-    .where(OrganizationDomain.domain.in_(bindparam("domains", expanding=True)))
+    .where(OrganizationDomain.domain.in_([bindparam(f"domain_{n}", type_=String) for n in range(DOMAIN_SLOTS)]))
     .order_by(func.length(OrganizationDomain.domain).desc())
     .limit(1)
     .scalar_subquery()
@@ -250,7 +254,11 @@ MEMBERSHIP_COLUMNS = (
 
 
 def membership_parameters(key: Optional[str], email: str) -> dict[str, Any]:
-    return {"org_key": key or None, "domains": domain_candidates(email)}
+    # An address of more levels than there are slots keeps its shortest parent domains: a
+    # member's registered domain is one of those (nobody registers a ten-level domain).
+    candidates = domain_candidates(email)[-DOMAIN_SLOTS:]
+    slots = candidates + [None] * (DOMAIN_SLOTS - len(candidates))
+    return {"org_key": key or None, **{f"domain_{n}": domain for n, domain in enumerate(slots)}}
 
 
 def membership_in(row: Any, key: Optional[str]) -> Optional[Membership]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import Row, bindparam, exists, func, insert, select
+from sqlalchemy import Row, bindparam, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain import bounces, contingents, history, organizations, outbox, policies, questions, seats
@@ -34,7 +34,8 @@ from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, Registration, UndeliverableAddress
 from eventsvc.domain.rules import (
     HOLDS_SEAT,
-    IS_WAITING,
+    SEATS_TAKEN,
+    WAITING,
     count_of_event,
     is_public,
     is_registration_open,
@@ -389,11 +390,17 @@ def _oldest_recent(session: Session, event_id: int, email_normalized: str, now: 
 _REGISTRATIONS = Registration.__table__.c
 _OF_ADDRESS = (Registration.event_id == bindparam("event_id")) & (Registration.email_normalized == bindparam("email"))
 _RECENT = _OF_ADDRESS & (Registration.created_at > bindparam("since", type_=Registration.created_at.type))
+# Seats taken and people waiting in one pass over the event's registrations.
+_EVENT_COUNTS = (
+    select(SEATS_TAKEN.label("taken"), WAITING.label("waiting"))
+    .where(Registration.event_id == bindparam("event_id"))
+    .subquery("event_counts")
+)
 _STANDING = select(
-    count_of_event(bindparam("event_id"), HOLDS_SEAT).label("taken"),
-    count_of_event(bindparam("event_id"), IS_WAITING).label("waiting"),
+    _EVENT_COUNTS.c.taken,
+    _EVENT_COUNTS.c.waiting,
     select(Registration.id)
-    .where(_OF_ADDRESS, Registration.status.in_(LIVE))
+    .where(_OF_ADDRESS, Registration.status.in_([literal(status) for status in LIVE]))
     .limit(1)
     .scalar_subquery()
     .label("live_id"),
@@ -409,7 +416,7 @@ _STANDING = select(
     count_of_event(
         bindparam("event_id"), HOLDS_SEAT & (Registration.organization_key == organizations.MATCHED_KEY)
     ).label("org_held"),
-)
+).select_from(_EVENT_COUNTS)
 _INSERT_REGISTRATION = insert(Registration).returning(_REGISTRATIONS.id)
 
 

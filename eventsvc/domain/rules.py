@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from eventsvc.domain.models import Event, Registration
@@ -26,12 +26,13 @@ class Occupancy:
 
 
 # Which registrations hold a seat and which wait, as SQL conditions: every count below is
-# made from these two.
-HOLDS_SEAT = Registration.status.in_(SEAT_HOLDING)
+# made from these two. The statuses are bound one parameter each, not as an expanding list,
+# so that a statement using them is rendered once and prepared.
+HOLDS_SEAT = Registration.status.in_([literal(status) for status in SEAT_HOLDING])
 IS_WAITING = Registration.status == WAITLISTED
 # Both counts over many events at once (GROUP BY event), for listings.
-SEATS_TAKEN = func.coalesce(func.sum(case((HOLDS_SEAT, 1), else_=0)), 0)
-WAITING = func.coalesce(func.sum(case((IS_WAITING, 1), else_=0)), 0)
+SEATS_TAKEN = func.count().filter(HOLDS_SEAT)
+WAITING = func.count().filter(IS_WAITING)
 
 
 def count_of_event(event_id: ColumnElement[int] | int, condition: ColumnElement[bool]) -> ScalarSelect[int]:
