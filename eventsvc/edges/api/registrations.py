@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
-from flask import current_app
 from flask.typing import ResponseReturnValue
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
@@ -31,6 +30,7 @@ from eventsvc.edges.presenters import (
     registration_created,
     registration_dict,
 )
+from eventsvc.edges.ratelimits import registrations_limited
 from eventsvc.edges.schemas import (
     AdminRegistrationSchema,
     BatchCreatedSchema,
@@ -48,21 +48,16 @@ from eventsvc.edges.schemas import (
     applicant_from,
 )
 from eventsvc.edges.shared import registration_rows
-from eventsvc.extensions import limiter
 
 public = Blueprint(
     "registrations", __name__, url_prefix="/api/v1", description="Registering and managing a registration"
 )
 
 
-def registration_limit() -> str:
-    return str(current_app.config["RATELIMIT_REGISTRATION"])
-
-
 @public.route("/events/<id:event_id>/registrations", methods=["POST"])
-@public.arguments(RegistrationInSchema)
+@public.arguments(RegistrationInSchema())
 @public.response(201, RegistrationCreatedSchema)
-@limiter.limit(registration_limit, exempt_when=has_valid_bearer_token)
+@registrations_limited(exempt_when=has_valid_bearer_token)
 def register(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """Register for an event: a seat while there are seats, else the waitlist."""
     by = acting_organizer() if bearer_holder() else history.BY_PARTICIPANT
@@ -74,9 +69,9 @@ def register(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
 
 
 @public.route("/events/<id:event_id>/registrations/batch", methods=["POST"])
-@public.arguments(BatchInSchema)
+@public.arguments(BatchInSchema())
 @public.response(201, BatchCreatedSchema)
-@limiter.limit(registration_limit, exempt_when=has_valid_bearer_token)
+@registrations_limited(exempt_when=has_valid_bearer_token)
 def register_batch(fields: dict[str, Any], event_id: int) -> ResponseReturnValue:
     """Register colleagues in one go (1 to 10 people, seats in list order): all of them, or
     none if one is invalid or already registered. Each gets their own emails and token."""
@@ -89,7 +84,7 @@ def register_batch(fields: dict[str, Any], event_id: int) -> ResponseReturnValue
 
 
 @public.route("/registrations/<token>/transfer", methods=["POST"])
-@public.arguments(RegistrationInSchema)
+@public.arguments(RegistrationInSchema())
 @public.response(201, RegistrationCreatedSchema)
 def transfer(fields: dict[str, Any], token: str) -> ResponseReturnValue:
     """Send a substitute: the confirmed seat passes to them without the waitlist moving."""
@@ -105,7 +100,7 @@ def _participant_view(session: Session, registration: Registration) -> dict[str,
 
 
 @public.route("/registrations/<token>/sessions", methods=["PUT"])
-@public.arguments(SessionsChoiceInSchema)
+@public.arguments(SessionsChoiceInSchema())
 @public.response(200, RegistrationOutSchema)
 def change_sessions(fields: dict[str, Any], token: str) -> ResponseReturnValue:
     """Change your sessions: a session left frees its seat for that session's waitlist at once."""
@@ -170,7 +165,7 @@ def reconfirm(token: str) -> ResponseReturnValue:
 
 
 @admin.route("/registrations/<id:registration_id>/promote", methods=["POST"])
-@admin.arguments(PromoteSchema, location="json", required=False)
+@admin.arguments(PromoteSchema(), location="json", required=False)
 @admin.response(200, AdminRegistrationSchema)
 @admin.doc(security=SECURITY)
 def promote(fields: dict[str, Any], registration_id: int) -> ResponseReturnValue:
@@ -184,7 +179,7 @@ def promote(fields: dict[str, Any], registration_id: int) -> ResponseReturnValue
 
 
 @admin.route("/events/<id:event_id>/registrations", methods=["GET"])
-@admin.arguments(RegistrationListQuerySchema, location="query", unknown=ma.RAISE)
+@admin.arguments(RegistrationListQuerySchema(), location="query", unknown=ma.RAISE)
 @admin.response(200, AdminRegistrationSchema(many=True))
 @admin.doc(
     security=SECURITY,
@@ -205,7 +200,7 @@ def list_for_event(query: dict[str, Any], event_id: int) -> ResponseReturnValue:
 
 
 @admin.route("/registrations/<id:registration_id>/checkin", methods=["POST"])
-@admin.arguments(CheckinSchema, location="json", required=False)
+@admin.arguments(CheckinSchema(), location="json", required=False)
 @admin.response(200, AdminRegistrationSchema)
 @admin.doc(security=SECURITY)
 def checkin(fields: dict[str, Any], registration_id: int) -> ResponseReturnValue:

@@ -15,6 +15,7 @@ from eventsvc.domain.vocabulary import DEFAULT_LANGUAGE, LANGUAGES
 from eventsvc.edges.api.auth import SECURITY, has_valid_bearer_token
 from eventsvc.edges.api.events import admin
 from eventsvc.edges.common import now
+from eventsvc.edges.ratelimits import registrations_limited
 from eventsvc.edges.schemas import (
     AcceptedSchema,
     InterestConfirmedSchema,
@@ -22,19 +23,14 @@ from eventsvc.edges.schemas import (
     InterestListSchema,
 )
 from eventsvc.edges.shared import series_key
-from eventsvc.extensions import limiter
 
 public = Blueprint("series", __name__, url_prefix="/api/v1", description="A series' interest list")
 
 
-def _registration_limit() -> str:
-    return str(current_app.config["RATELIMIT_REGISTRATION"])
-
-
 @public.route("/series/<key>/interest", methods=["POST"])
-@public.arguments(InterestInSchema)
+@public.arguments(InterestInSchema())
 @public.response(202, AcceptedSchema)
-@limiter.limit(_registration_limit, exempt_when=has_valid_bearer_token)
+@registrations_limited(exempt_when=has_valid_bearer_token)
 def ask_to_join(fields: dict[str, Any], key: str) -> ResponseReturnValue:
     """Ask to hear of the series' next event: a link to confirm follows by email (double
     opt-in, at most one a day). The answer is the same whether or not the address is known."""

@@ -38,9 +38,9 @@ from eventsvc.domain.statuses import EventStatus, RegistrationStatus
 from eventsvc.domain.vocabulary import LANGUAGES, NextRegistration
 from eventsvc.edges.common import links, now
 from eventsvc.edges.presenters import seat_offer, sessions_of
+from eventsvc.edges.ratelimits import registrations_limited
 from eventsvc.edges.schemas import RegistrationInSchema, applicant_from
 from eventsvc.edges.web.forms import ConfirmForm, RegistrationForm
-from eventsvc.extensions import limiter
 from eventsvc.formatting import event_when, moment_text, zone_note
 from eventsvc.wording import what_you_get, when_known, why_waiting
 
@@ -188,15 +188,11 @@ def event_page(event_id: int) -> ResponseReturnValue:
     return _event_page(event_id, RegistrationForm())
 
 
-def _registration_limit() -> str:
-    return str(current_app.config["RATELIMIT_REGISTRATION"])
-
-
 MAX_COLLEAGUES = 9
 
 
 @pages.post("/events/<id:event_id>")
-@limiter.limit(_registration_limit, methods=["POST"])
+@registrations_limited()
 def register(event_id: int) -> ResponseReturnValue:
     """Register the person who fills in the form, and the colleagues they add ('Weitere
     Person anmelden' sends the form back with one more set of fields: no JavaScript)."""
