@@ -8,12 +8,14 @@ through the app in one process (no HTTP server, no client: the service's own sha
 from __future__ import annotations
 
 import argparse
+import sqlite3
 import tempfile
 import time
 from pathlib import Path
 
 from common import backends, database
 from flask_migrate import upgrade
+from psycopg import pq
 from pyinstrument import Profiler
 from sqlalchemy import event as sa_event
 
@@ -30,19 +32,56 @@ EVENT = {
 AUTH = {"Authorization": "Bearer bench-token"}
 
 
-def statements_of_one(app, client, url: str) -> list[str]:
+def statements_of_one(app, client, url: str) -> tuple[list[str], int]:
+    """The statements one registration sends and the round trips they take, as the driver
+    sees them (the hot path runs its statements on the driver's cursor, past SQLAlchemy's
+    events): SQLite's trace callback; on PostgreSQL, libpq's trace of the protocol, where
+    each Sync is a round trip."""
     seen: list[str] = []
+    traces: list[Path] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split())[:90])
+    def watch(dbapi_connection, record, proxy):
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(lambda sql: seen.append(" ".join(sql.split())[:90]))
+        else:
+            trace = Path(tempfile.mkstemp(suffix=".trace")[1])
+            traces.append(trace)
+            record.info["trace"] = open(trace, "w")  # noqa: SIM115  (closed on checkin)
+            dbapi_connection.pgconn.trace(record.info["trace"].fileno())
+            dbapi_connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS | pq.Trace.REGRESS_MODE)
 
-    sa_event.listen(db.engine, "before_cursor_execute", record)
+    def unwatch(dbapi_connection, record):
+        if isinstance(dbapi_connection, sqlite3.Connection):
+            dbapi_connection.set_trace_callback(None)
+        elif "trace" in record.info:
+            dbapi_connection.pgconn.untrace()
+            record.info.pop("trace").close()
+
+    sa_event.listen(db.engine, "checkout", watch)
+    sa_event.listen(db.engine, "checkin", unwatch)
     try:
+        db.engine.dispose()  # every connection is checked out anew, and watched
         response = client.post(url, json={"name": "Eine Person", "email": "one@example.org", "consent": True})
         assert response.status_code == 201, response.get_json()
     finally:
-        sa_event.remove(db.engine, "before_cursor_execute", record)
-    return seen
+        sa_event.remove(db.engine, "checkout", watch)
+        sa_event.remove(db.engine, "checkin", unwatch)
+    if not traces:
+        return seen, len([s for s in seen if not s.startswith(("COMMIT", "ROLLBACK"))])
+    round_trips = 0
+    for trace in traces:
+        for line in trace.read_text().splitlines():
+            # Front-end messages: "F", length, message type, its fields ('"" "SELECT …"').
+            parts = line.split("\t")
+            if len(parts) < 3 or parts[0] != "F":
+                continue
+            if parts[2] in ("Query", "Parse"):
+                # Parse: '"" "SQL" 0' (name, text, parameter types); Query: '"SQL"'.
+                fields = parts[3].strip().removeprefix('"" ' if parts[2] == "Parse" else "")
+                seen.append(fields.split('"')[1][:90])
+            round_trips += parts[2] in ("Query", "Sync")
+        trace.unlink()
+    return seen, round_trips
 
 
 def main() -> None:
@@ -67,8 +106,8 @@ def main() -> None:
             event = client.post("/api/v1/admin/events", json=EVENT, headers=AUTH).get_json()
             target = f"/api/v1/events/{event['id']}/registrations"
             with app.app_context():
-                statements = statements_of_one(app, client, target)
-            print(f"{backend}: one registration sends {len(statements)} statements:")
+                statements, round_trips = statements_of_one(app, client, target)
+            print(f"{backend}: one registration sends {len(statements)} statements in {round_trips} round trips:")
             for statement in statements:
                 print(f"    {statement}")
             bodies = [

@@ -12,6 +12,8 @@ The split between the two databases lives here and nowhere else:
   it, the statement fails, and the edge answers 503.
 - Inserting rows that may already exist (ON CONFLICT DO NOTHING), which SQLAlchemy builds
   per dialect.
+- Running a few statements in one round trip (`run_together`): psycopg's pipeline mode on
+  PostgreSQL; SQLite runs in the process and has no round trips to save.
 
 `FOR UPDATE` and `FOR UPDATE SKIP LOCKED` are written the same way for both: SQLite's
 compiler leaves them out, and the IMMEDIATE transaction already excludes other writers.
@@ -21,7 +23,8 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections import namedtuple
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Optional
@@ -31,6 +34,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 from sqlalchemy.types import TypeDecorator
 
@@ -190,3 +194,107 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _begin_sqlite(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES, True) else "BEGIN")
+
+
+# --- statements on the hot path ------------------------------------------------------------
+
+
+class Prepared:
+    """A Core statement compiled once per database, run on the driver's own cursor.
+
+    Registering runs a handful of fixed statements per request, and SQLAlchemy's work around
+    each execution (its cache key, an execution context, result metadata) costs more than
+    SQLite takes to run them. Parameters and results still pass through the statement's
+    column types, as SQLAlchemy would convert them.
+    """
+
+    def __init__(self, statement: Any, column_keys: Optional[Sequence[str]] = None) -> None:
+        self.statement = statement
+        self.column_keys = list(column_keys) if column_keys is not None else None
+        self._forms: dict[str, _CompiledForm] = {}
+
+    def form(self, dialect: Dialect) -> _CompiledForm:
+        form = self._forms.get(dialect.name)
+        if form is None:
+            form = self._forms[dialect.name] = _CompiledForm(self.statement, self.column_keys, dialect)
+        return form
+
+
+class _CompiledForm:
+    """One statement as one database gets it: SQL text, parameter conversion, row conversion."""
+
+    def __init__(self, statement: Any, column_keys: Optional[list[str]], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=column_keys)
+        if compiled.escaped_bind_names:
+            raise ValueError("a prepared statement's parameters need plain names")
+        if getattr(compiled, "insert_prefetch", None):
+            # Python-side column defaults are filled in by SQLAlchemy's execution, not here.
+            raise ValueError("a prepared INSERT gives every column that has a default")
+        self.compiled = compiled
+        self.sql: str = compiled.string
+        # Positional drivers (sqlite3) take the values in this order; named ones (psycopg) a dict.
+        self.positions: Optional[Sequence[str]] = compiled.positiontup
+        self.converters: dict[str, Any] = {}
+        for parameter, name in compiled.bind_names.items():
+            convert = parameter.type.dialect_impl(dialect).bind_processor(dialect)
+            if convert is not None:
+                self.converters[name] = convert
+        columns = list(statement.exported_columns)
+        self.row_type = namedtuple("Row", [column.key for column in columns], rename=True)  # type: ignore[misc]
+        self.readers = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        bound = self.compiled.construct_params(dict(values))
+        for name, convert in self.converters.items():
+            bound[name] = convert(bound[name])
+        return [bound[name] for name in self.positions] if self.positions is not None else bound
+
+    def rows(self, fetched: Sequence[Sequence[Any]]) -> list[Any]:
+        readers = self.readers
+        return [
+            self.row_type(*(value if read is None else read(value) for read, value in zip(readers, row, strict=True)))
+            for row in fetched
+        ]
+
+
+def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
+    """Run the statements in order inside the session's transaction and return each one's
+    rows: on PostgreSQL in one round trip (each statement still runs after the one before it
+    has finished, so a statement after a lock sees what the lock's holder committed)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
+    statements = [(prepared.form(dialect), prepared.form(dialect).parameters(values)) for prepared, values in calls]
+    try:
+        if dialect.name == "postgresql":
+            fetched = _pipelined(driver, statements)
+        else:
+            fetched = [_executed(driver, form.sql, parameters) for form, parameters in statements]
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            "; ".join(form.sql for form, _ in statements), None, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+    return [form.rows(rows) for (form, _), rows in zip(statements, fetched, strict=True)]
+
+
+def _executed(driver: Any, sql: str, parameters: Any) -> list[Any]:
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return list(cursor.fetchall()) if cursor.description is not None else []
+    finally:
+        cursor.close()
+
+
+def _pipelined(driver: Any, statements: list[tuple[_CompiledForm, Any]]) -> list[list[Any]]:
+    cursors = []
+    with driver.pipeline():
+        for form, parameters in statements:
+            cursor = driver.cursor()
+            cursor.execute(form.sql, parameters)
+            cursors.append(cursor)
+    # Leaving the pipeline sent it and waited for every result.
+    fetched = [list(cursor.fetchall()) if cursor.description is not None else [] for cursor in cursors]
+    for cursor in cursors:
+        cursor.close()
+    return fetched

@@ -9,12 +9,13 @@ unit of work that writes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from eventsvc.db import require_write_transaction
+from eventsvc.db import Prepared, require_write_transaction, run_together
 from eventsvc.domain.errors import NotFound
 from eventsvc.domain.models import Event
 
@@ -54,10 +55,17 @@ _LOCK_SEAT_RULES = (
 )
 
 
-def lock_event_rules(session: Session, event_id: int) -> Any:
+_LOCK_SEAT_RULES_PREPARED = Prepared(_LOCK_SEAT_RULES)
+
+
+def lock_event_rules(
+    session: Session, event_id: int, *after: tuple[Prepared, Mapping[str, Any]]
+) -> tuple[Any, list[list[Any]]]:
     """Lock the event row as lock_event does, reading only the fields that decide whether
-    and how someone may register, as a plain row rather than a loaded Event."""
-    rules = session.connection().execute(_LOCK_SEAT_RULES, {"event_id": event_id}).one_or_none()
-    if rules is None:
+    and how someone may register, as a plain row rather than a loaded Event. The statements
+    `after` run once the lock is granted, in the same round trip; their rows come back too."""
+    require_write_transaction(session)
+    rules, *results = run_together(session, (_LOCK_SEAT_RULES_PREPARED, {"event_id": event_id}), *after)
+    if not rules:
         raise NotFound("No such event.")
-    return rules
+    return rules[0], results

@@ -26,7 +26,7 @@ from typing import Any, Optional
 from sqlalchemy import ColumnElement, String, and_, bindparam, cast, delete, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.db import OUTBOX_WRITTEN, insert_ignoring_duplicates
+from eventsvc.db import OUTBOX_WRITTEN, Prepared, insert_ignoring_duplicates
 from eventsvc.domain.models import OutboxMessage, OutboxStatus, Registration, UndeliverableAddress
 
 log = logging.getLogger(__name__)
@@ -204,6 +204,32 @@ def mark_written(session: Session) -> None:
 
 
 _INSERT = insert(OutboxMessage)
+# A new registration's first email, written in the same round trip as the registration
+# (db.run_together): its registration is found by the token, known before either insert.
+_FIRST_EMAIL_COLUMNS = [c.name for c in OutboxMessage.__table__.c if c.name not in ("id", "registration_id")]
+_INSERT_FIRST_EMAIL = Prepared(
+    insert(OutboxMessage)
+    .values(registration_id=select(Registration.id).where(Registration.token == bindparam("token")).scalar_subquery())
+    .inline(),  # no RETURNING of the new id: nobody reads it
+    column_keys=_FIRST_EMAIL_COLUMNS,
+)
+
+
+def first_email(
+    session: Session,
+    kind: str,
+    event_id: int,
+    token: str,
+    recipient: str,
+    sequence: int,
+    now: datetime,
+    params: Optional[dict[str, Any]] = None,
+) -> tuple[Prepared, dict[str, Any]]:
+    """The statement that queues a new registration's first email, to run with its insert."""
+    row = new_row(kind, event_id, None, recipient, sequence, now, params)
+    del row["registration_id"]
+    mark_written(session)
+    return _INSERT_FIRST_EMAIL, {**row, "token": token}
 
 
 def last_email_of_kind_to(session: Session, event_id: int, email_normalized: str, kind: str) -> Optional[datetime]:

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from sqlalchemy import Row, bindparam, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from eventsvc.db import Prepared, run_together
 from eventsvc.domain import bounces, contingents, history, organizations, outbox, policies, questions, seats
 from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.errors import (
@@ -111,7 +112,7 @@ def register(
     every committed seat: a READ COMMITTED statement's snapshot is taken when it starts,
     after the lock was granted.)
     """
-    rules = lock_event_rules(session, event_id)
+    rules, [[standing]] = lock_event_rules(session, event_id, _standing_statement(event_id, applicant, now))
     if not is_public(rules.status):
         raise NotFound("No such event.")
     if not is_registration_open(rules, now):
@@ -121,7 +122,6 @@ def register(
     )
     check_role(rules.roles, applicant.role)
     chosen = event_sessions.checked_choice(rules.sessions or [], applicant.sessions)
-    standing = _standing(session, event_id, applicant, now)
     membership = organizations.membership_in(standing, applicant.organization_key)
     if standing.live_id is not None:
         existing = get_by_id(session, standing.live_id)
@@ -246,9 +246,10 @@ def _insert(
     status, position, membership = placement.status, placement.position, placement.membership
     confirmed = status == CONFIRMED
     organization = applicant.organization or (membership.name if membership else None)
-    registration_id = (
-        session.connection()
-        .execute(
+    kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
+    [[inserted], _] = run_together(
+        session,
+        (
             _INSERT_REGISTRATION,
             {
                 "event_id": event_id,
@@ -273,11 +274,10 @@ def _insert(
                 "privacy_url": applicant.privacy_url,
                 **history.creation_columns(status, by),
             },
-        )
-        .scalar_one()
+        ),
+        outbox.first_email(session, kind, event_id, token, email, sequence, now, params),
     )
-    kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
-    outbox.insert_row(session, outbox.new_row(kind, event_id, registration_id, email, sequence, now, params))
+    registration_id = inserted.id
     history.log_creation(registration_id, status, by)
     return Registered(
         registration_id,
@@ -355,23 +355,21 @@ def transfer(
     return replace(made, sessions=tuple(event_sessions.choices_of(session, made.id)))
 
 
-def _standing(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Row[Any]:
+def _standing(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Any:
     """Seats taken, people waiting, the address's live registration for this event, how
     often it registered lately, its personal feed token, whether it is undeliverable, and
-    its organization with the seats that holds: one round trip."""
-    return (
-        session.connection()
-        .execute(
-            _STANDING,
-            {
-                "event_id": event_id,
-                "email": normalize_email(applicant.email),
-                "since": now - REGISTRATIONS_PER_ADDRESS_WINDOW,
-                **organizations.membership_parameters(applicant.organization_key, applicant.email),
-            },
-        )
-        .one()
-    )
+    its organization with the seats that holds: one statement."""
+    [[standing]] = run_together(session, _standing_statement(event_id, applicant, now))
+    return standing
+
+
+def _standing_statement(event_id: int, applicant: Applicant, now: datetime) -> tuple[Prepared, dict[str, Any]]:
+    return _STANDING, {
+        "event_id": event_id,
+        "email": normalize_email(applicant.email),
+        "since": now - REGISTRATIONS_PER_ADDRESS_WINDOW,
+        **organizations.membership_parameters(applicant.organization_key, applicant.email),
+    }
 
 
 def _oldest_recent(session: Session, event_id: int, email_normalized: str, now: datetime) -> datetime:
@@ -396,7 +394,7 @@ _EVENT_COUNTS = (
     .where(Registration.event_id == bindparam("event_id"))
     .subquery("event_counts")
 )
-_STANDING = select(
+_STANDING_QUERY = select(
     _EVENT_COUNTS.c.taken,
     _EVENT_COUNTS.c.waiting,
     select(Registration.id)
@@ -417,7 +415,32 @@ _STANDING = select(
         bindparam("event_id"), HOLDS_SEAT & (Registration.organization_key == organizations.MATCHED_KEY)
     ).label("org_held"),
 ).select_from(_EVENT_COUNTS)
-_INSERT_REGISTRATION = insert(Registration).returning(_REGISTRATIONS.id)
+_STANDING = Prepared(_STANDING_QUERY)
+_INSERT_REGISTRATION = Prepared(
+    insert(Registration).returning(_REGISTRATIONS.id),
+    column_keys=[
+        "event_id",
+        "token",
+        "name",
+        "email",
+        "email_normalized",
+        "organization",
+        "organization_key",
+        "waitlist_reason",
+        "role",
+        "language",
+        "feed_token",
+        "status",
+        "created_at",
+        "confirmed_at",
+        "attended",
+        "answers",
+        "sensitive_consent_at",
+        "consented_at",
+        "privacy_url",
+        *history.creation_columns(CONFIRMED, BY_PARTICIPANT),
+    ],
+)
 
 
 def cancel(session: Session, registration: Registration, now: datetime, by: Actor = BY_PARTICIPANT) -> Registration:
