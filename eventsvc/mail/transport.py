@@ -1,7 +1,7 @@
 """Where composed emails go: an SMTP server, or .eml files when none is configured.
 
 Both speak the same small interface: `with transport.connect() as connection:
-connection.send(message)`. SMTP answers are sorted into temporary (retry later) and
+connection.send(message, sender, recipient)`. SMTP goes through Flask-Mail. SMTP answers are sorted into temporary (retry later) and
 permanent (give up) failures, as RFC 5321 means them.
 """
 
@@ -16,6 +16,8 @@ from email.message import Message
 from email.policy import compat32
 from pathlib import Path
 from typing import Any, Protocol
+
+import flask_mail
 
 # How a message goes over the wire (and into .eml files): the classic generator, CRLF.
 WIRE = compat32.clone(linesep="\r\n")
@@ -74,50 +76,95 @@ class FileTransport:
 
 
 class SmtpTransport:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.host = config["MAIL_SERVER"]
-        self.port = int(config.get("MAIL_PORT") or (465 if config.get("MAIL_USE_SSL") else 25))
-        self.use_ssl = bool(config.get("MAIL_USE_SSL"))
-        self.use_tls = bool(config.get("MAIL_USE_TLS"))
-        self.username = config.get("MAIL_USERNAME")
-        self.password = config.get("MAIL_PASSWORD")
+    """SMTP through Flask-Mail: its settings (the `MAIL_*` names), its connection, which
+    holds one SMTP session for a whole batch, and its `send`, which hands our built email
+    over as it is (`BuiltEmail`). What Flask-Mail leaves out is added here: a time limit on
+    every wait for the server, a verified certificate for STARTTLS and SSL, and telling
+    temporary (4xx) from permanent (5xx) answers."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        settings = dict(config)
+        settings["MAIL_PORT"] = int(config.get("MAIL_PORT") or (465 if config.get("MAIL_USE_SSL") else 25))
+        # Flask-Mail suppresses sending in testing mode unless told otherwise; this service
+        # decides that by configuring no server (then the file transport writes .eml files).
+        self.state = flask_mail.Mail().init_mail(settings, testing=False)
         self.timeout = float(config.get("MAIL_TIMEOUT") or 30)
 
     @contextmanager
     def connect(self) -> Iterator[SmtpConnection]:
+        connection = _TimedConnection(self.state, self.timeout)
         try:
-            client: smtplib.SMTP
-            if self.use_ssl:
-                client = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
-                )
-            else:
-                client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            if self.use_tls:
-                client.starttls(context=ssl.create_default_context())
-            if self.username:
-                client.login(str(self.username), str(self.password or ""))
+            connection.__enter__()
         except smtplib.SMTPResponseException as error:
             raise _classify(error.smtp_code, error.smtp_error, connection_lost=True) from error
         except (OSError, smtplib.SMTPException) as error:
             raise TemporaryFailure(
-                f"cannot connect to {self.host}:{self.port}: {error}", connection_lost=True
+                f"cannot connect to {self.state.server}:{self.state.port}: {error}", connection_lost=True
             ) from error
-        connection = SmtpConnection(client)
         try:
-            yield connection
+            yield SmtpConnection(connection)
         finally:
-            connection.close()
+            # What Flask-Mail's __exit__ does (QUIT), but a server already gone is no error.
+            if connection.host is not None:
+                try:
+                    connection.host.quit()
+                except (smtplib.SMTPException, OSError):
+                    connection.host.close()
+
+
+class _TimedConnection(flask_mail.Connection):
+    """Flask-Mail's connection, opened with a time limit (its own waits for ever on a server
+    that accepts and then says nothing) and with the certificate checked on TLS."""
+
+    def __init__(self, state: Any, timeout: float) -> None:
+        super().__init__(state)
+        self.timeout = timeout
+
+    def configure_host(self) -> smtplib.SMTP:
+        state = self.mail
+        host: smtplib.SMTP
+        if state.use_ssl:
+            host = smtplib.SMTP_SSL(state.server, state.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            host = smtplib.SMTP(state.server, state.port, timeout=self.timeout)
+        if state.use_tls:
+            host.starttls(context=ssl.create_default_context())
+        if state.username and state.password:
+            host.login(str(state.username), str(state.password))
+        return host
+
+
+class BuiltEmail(flask_mail.Message):
+    """An email that compose.py built with the standard library's email package (Flask-Mail
+    cannot place a text/calendar part with its method= inside the alternative), handed to
+    Flask-Mail's send as it is, to one recipient, from the envelope sender given."""
+
+    def __init__(self, email: Message, sender: str, recipient: str) -> None:
+        # Flask-Mail's own constructor would build a MIME message and a Message-ID of its
+        # own; the built email has both, so only what Connection.send reads is set here.
+        self.email = email
+        self.subject = ""
+        self.sender = sender
+        self.reply_to = None
+        self.recipients = [recipient]
+        self.cc = []
+        self.bcc = []
+        self.date = None
+        self.mail_options = []
+        self.rcpt_options = []
+
+    def as_bytes(self) -> bytes:
+        return self.email.as_bytes(policy=WIRE)
 
 
 class SmtpConnection:
-    def __init__(self, client: smtplib.SMTP) -> None:
-        self.client = client
+    def __init__(self, connection: flask_mail.Connection) -> None:
+        self.connection = connection
 
     def send(self, message: Message, sender: str, recipient: str) -> None:
         """Deliver to `recipient` (ASCII, the domain in IDNA form) with `sender` as the envelope's From."""
         try:
-            refused = self.client.send_message(message, from_addr=sender, to_addrs=[recipient])
+            self.connection.send(BuiltEmail(message, sender, recipient), envelope_from=sender)
         except smtplib.SMTPRecipientsRefused as error:
             code, text = next(iter(error.recipients.values()))
             raise _classify(code, text) from error
@@ -126,15 +173,6 @@ class SmtpConnection:
             raise _classify(error.smtp_code, error.smtp_error, connection_lost=error.smtp_code == 421) from error
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
             raise TemporaryFailure(f"connection lost: {error}", connection_lost=True) from error
-        if refused:  # some recipients refused; we send to one at a time, so this is all of them
-            code, text = next(iter(refused.values()))
-            raise _classify(code, text)
-
-    def close(self) -> None:
-        try:
-            self.client.quit()
-        except (smtplib.SMTPException, OSError):
-            self.client.close()
 
 
 def _classify(code: int, text: bytes | str, connection_lost: bool = False) -> DeliveryFailure:
@@ -148,7 +186,7 @@ def _classify(code: int, text: bytes | str, connection_lost: bool = False) -> De
 
 def make_transport(config: Mapping[str, Any]) -> SmtpTransport | FileTransport:
     if config.get("MAIL_SERVER"):
-        return SmtpTransport(dict(config))
+        return SmtpTransport(config)
     return FileTransport(config["MAIL_DIR"])
 
 
