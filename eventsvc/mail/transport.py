@@ -124,7 +124,9 @@ class _TimedConnection(flask_mail.Connection):
         state = self.mail
         host: smtplib.SMTP
         if state.use_ssl:
-            host = smtplib.SMTP_SSL(state.server, state.port, timeout=self.timeout, context=ssl.create_default_context())
+            host = smtplib.SMTP_SSL(
+                state.server, state.port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         else:
             host = smtplib.SMTP(state.server, state.port, timeout=self.timeout)
         if state.use_tls:
