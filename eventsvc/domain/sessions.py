@@ -21,6 +21,7 @@ from typing import Any, Optional
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from eventsvc.db import Prepared, run_together
 from eventsvc.domain import history, outbox
 from eventsvc.domain.errors import ValidationFailed
 from eventsvc.domain.history import Actor
@@ -134,7 +135,8 @@ def choose(
     choices as responses show them (one count and one insert: this runs in the rush)."""
     if not keys:
         return []
-    current = counts(session, event.id, keys)
+    # Someone still waiting for the event holds pending choices, whatever the sessions' counts.
+    current = counts(session, event.id, keys) if holds_seat else {}
     capacity = {item["key"]: item["capacity"] for item in (event.sessions or [])}
     rows, shown = [], []
     for key in keys:
@@ -153,11 +155,14 @@ def choose(
         )
         position = held.waitlist_length + 1 if status == WAITLISTED else None
         shown.append({"key": key, "status": _shown(status), "waitlist_position": position, "attended": False})
-    session.execute(_INSERT, rows)
+    run_together(session, *((_INSERT_CHOICE, row) for row in rows))
     return shown
 
 
-_INSERT = insert(RegistrationSession)
+_INSERT_CHOICE = Prepared(
+    insert(RegistrationSession).inline(),
+    column_keys=["registration_id", "event_id", "session_key", "status", "created_at", "attended"],
+)
 
 
 def change_choice(
