@@ -4,7 +4,7 @@ PostgreSQL. Rushes of 2,000 registrations for a 150-seat event each:
 
 - flat out: 50 clients, each sending its next registration as soon as it has an answer
   (closed loop). This measures the most each server can take (requests/s, the ratio).
-  Three rounds (--rounds), service and baseline alternating with both servers up, so that
+  Five rounds (--rounds), service and baseline alternating with both servers up, so that
   the machine's wandering speed hits both alike; the ratio is the median of the rounds'.
   Latency here is mostly waiting in line: by Little's law p50 is about clients / throughput.
 - paced: registrations arrive at a fixed rate (open loop, default 100 a second), however
@@ -155,7 +155,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seats", type=int, default=150)
     parser.add_argument("--rate", type=float, default=100.0, help="arrivals per second in the paced rush")
-    parser.add_argument("--rounds", type=int, default=3, help="flat-out rounds, service and baseline alternating")
+    parser.add_argument("--rounds", type=int, default=5, help="flat-out rounds, service and baseline alternating")
     parser.add_argument("--organizations", type=int, default=0, help="registrants from this many towns, limited")
     parser.add_argument("--limit", type=int, default=2, help="seats per town with --organizations")
     parser.add_argument("--sessions", type=int, default=0, help="six sessions, each registrant choosing two")
