@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import Row, bindparam, exists, func, insert, literal, select
+from sqlalchemy import bindparam, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from eventsvc.db import Prepared, run_together
@@ -163,7 +163,7 @@ def register(
 
 
 def _reason_to_wait(
-    session: Session, rules: Any, standing: Row[Any], membership: Optional[organizations.Membership], now: datetime
+    session: Session, rules: Any, standing: Any, membership: Optional[organizations.Membership], now: datetime
 ) -> Optional[WaitlistReason]:
     """Why the newcomer waits, or None when they get a seat. Where contingents apply, only
     the people waiting who could take a seat now are ahead of them."""
