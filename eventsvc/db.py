@@ -264,7 +264,8 @@ def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -
     connection = session.connection()
     dialect = connection.dialect
     driver = connection.connection.driver_connection
-    statements = [(prepared.form(dialect), prepared.form(dialect).parameters(values)) for prepared, values in calls]
+    forms = [(prepared.form(dialect), values) for prepared, values in calls]
+    statements = [(form, form.parameters(values)) for form, values in forms]
     try:
         if dialect.name == "postgresql":
             fetched = _pipelined(driver, statements)
