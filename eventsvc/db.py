@@ -267,7 +267,7 @@ def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -
     forms = [(prepared.form(dialect), values) for prepared, values in calls]
     statements = [(form, form.parameters(values)) for form, values in forms]
     try:
-        if dialect.name == "postgresql":
+        if dialect.name == "postgresql" and len(statements) > 1:
             fetched = _pipelined(driver, statements)
         else:
             fetched = [_executed(driver, form.sql, parameters) for form, parameters in statements]

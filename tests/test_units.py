@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.header import decode_header, make_header
+from email.message import Message
 
 import pytest
 
@@ -14,7 +17,8 @@ from eventsvc.domain.rules import is_registration_open, looks_like_token
 from eventsvc.edges.csv import csv_cell
 from eventsvc.edges.web.views import same_site_path
 from eventsvc.links import Links
-from eventsvc.mail.addresses import AddressError, ascii_address
+from eventsvc.mail.addresses import AddressError, ascii_address, encoded_words
+from eventsvc.mail.transport import WIRE
 
 
 @pytest.mark.parametrize(
@@ -87,6 +91,36 @@ def test_addresses_are_mailed_in_ascii():
     for bad in ("jürgen@example.org", "no-at-sign", "@example.org", "a@"):
         with pytest.raises(AddressError):
             ascii_address(bad)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Anmeldebestätigung: Fachtag Digitalisierung der Standesämter in Nordrhein-Westfalen – Teil 2",
+        "🏛️" * 40,
+        "ä" * 21 + "€",  # a character that does not fit whole into a word's last bytes
+        "plain =?utf-8?q?x?= that looks encoded",
+        "tab\tand line\nbreaks",
+    ],
+)
+def test_headers_are_encoded_in_whole_characters_and_folded_within_lines(text):
+    words = encoded_words(text)
+    assert words.isascii() and all(len(word) <= 75 for word in words.split(" "))
+    for word in words.split(" "):
+        str(make_header(decode_header(word)))  # each word alone decodes: it holds whole characters
+    message = Message()
+    message["Subject"] = words
+    message["X-Long-Plain"] = "word " * 40 + "end"
+    raw = message.as_bytes(policy=WIRE)
+    assert max(len(line) for line in raw.split(b"\r\n")) <= 78
+    parsed = message_from_bytes(raw)
+    assert str(make_header(decode_header(parsed["Subject"]))) == text
+    assert " ".join(parsed["X-Long-Plain"].split()) == "word " * 40 + "end"
+    assert re.sub(r"\r\n ", " ", parsed["X-Long-Plain"]) == "word " * 40 + "end"
+
+
+def test_plain_ascii_header_values_stay_as_they_are():
+    assert encoded_words("Anmeldebestaetigung: Fachtag 2027") == "Anmeldebestaetigung: Fachtag 2027"
 
 
 def test_downloads_are_named_after_what_the_file_is():

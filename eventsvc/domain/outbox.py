@@ -26,7 +26,7 @@ from typing import Any, Optional
 from sqlalchemy import ColumnElement, String, and_, bindparam, cast, delete, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.db import OUTBOX_WRITTEN, Prepared, insert_ignoring_duplicates
+from eventsvc.db import OUTBOX_WRITTEN, Prepared, insert_ignoring_duplicates, run_together
 from eventsvc.domain.models import OutboxMessage, OutboxStatus, Registration, UndeliverableAddress
 
 log = logging.getLogger(__name__)
@@ -357,8 +357,8 @@ def renew(session: Session, messages: list[Claimed], sender: str, until: datetim
     return [message for message in messages if message.id in held]
 
 
-# An email's result is one UPDATE of its row, built once: it runs for every email sent.
-_RECORD = (
+# An email's result is one UPDATE of its row, prepared once: it runs for every email sent.
+_RECORDED = (
     update(OutboxMessage)
     .where(_OUTBOX.id == bindparam("row_id"), _HELD_BY)
     .values(
@@ -369,13 +369,15 @@ _RECORD = (
         sent_at=bindparam("sent_at"),
         last_error=bindparam("error"),
     )
-    .execution_options(preserve_rowcount=True)
+    .returning(_OUTBOX.id)
 )
-_RECORD_RETRY = _RECORD.values(next_attempt_at=bindparam("retry_at"))
+_RECORD = Prepared(_RECORDED)
+_RECORD_RETRY = Prepared(_RECORDED.values(next_attempt_at=bindparam("retry_at")))
 
 
-def _record(session: Session, statement: Any, values: dict[str, Any], message: Claimed, sender: str) -> bool:
-    held = session.connection().execute(statement, values | {"row_id": message.id, "sender": sender}).rowcount == 1
+def _record(session: Session, statement: Prepared, values: dict[str, Any], message: Claimed, sender: str) -> bool:
+    [rows] = run_together(session, (statement, values | {"row_id": message.id, "sender": sender}))
+    held = bool(rows)
     if not held:
         log.warning("outbox row %s: result not recorded, sender %s no longer holds it", message.id, sender)
     return held

@@ -9,10 +9,10 @@ however long, makes a header line that a server refuses.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from email.header import Header
+import base64
+from collections.abc import Iterator, Mapping
 from email.utils import formataddr, parseaddr
-from typing import Any, Union
+from typing import Any
 
 import idna
 
@@ -43,15 +43,40 @@ def bounce_address(config: Mapping[str, Any]) -> str:
     return ascii_address(str(configured))
 
 
-def address_header(name: str, address: str, header_name: str) -> Union[str, Header]:
-    """`Name <address>` for a From/To/Reply-To header, quoted or encoded and folded."""
+def address_header(name: str, address: str) -> str:
+    """`Name <address>` for a From/To/Reply-To header: a plain name quoted where it needs
+    quotes, any other name as RFC 2047 words (folded between them when written)."""
     mailbox = ascii_address(address)
     name = " ".join(name.split())
     if not name:
         return mailbox
     if name.isascii() and len(name) <= _MAX_UNFOLDED:
         return formataddr((name, mailbox))
-    header = Header(header_name=header_name)
-    header.append(name, "utf-8")
-    header.append(f"<{mailbox}>", "us-ascii")
-    return header
+    return f"{encoded_words(name)} <{mailbox}>"
+
+
+# UTF-8 bytes per encoded word: 42 bytes are 56 in base64, and with `=?utf-8?b?` and `?=`
+# a word is 68 characters: within RFC 2047's 75, and on one line after "Reply-To: ".
+_WORD_BYTES = 42
+
+
+def encoded_words(text: str) -> str:
+    """`text` as RFC 2047 encoded words (UTF-8, base64), separated by single spaces, each
+    holding whole characters; a decoder drops the spaces between the words. ASCII text that
+    cannot be mistaken for an encoded word stays as it is. (The standard library's Header
+    finds its split points by encoding the text again after every character.)"""
+    if text.isascii() and text.isprintable() and "=?" not in text:
+        return text
+    return " ".join(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in _utf8_chunks(text))
+
+
+def _utf8_chunks(text: str) -> Iterator[bytes]:
+    chunk = bytearray()
+    for character in text:
+        encoded = character.encode("utf-8", "surrogatepass")
+        if len(chunk) + len(encoded) > _WORD_BYTES:
+            yield bytes(chunk)
+            chunk.clear()
+        chunk += encoded
+    if chunk:
+        yield bytes(chunk)

@@ -13,7 +13,7 @@ Flask-Mail cannot put a text/calendar part inside the alternative, so emails are
 the standard library's email.mime classes (the policy-based EmailMessage re-parses every
 header it sets, which was half the cost of an email). Parts are UTF-8 in base64: every client
 reads it and Python encodes it in C. Names from people's input have line breaks removed and
-go through formataddr/Header, which quote and encode them, so no input can add a header.
+are quoted (formataddr) or written as RFC 2047 encoded words, so no input can add a header.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.utils import format_datetime, parseaddr
@@ -43,7 +42,7 @@ from eventsvc.domain.statuses import CANCELLED, CONFIRMED, OFFERED, EventStatus
 from eventsvc.domain.vocabulary import DEFAULT_LANGUAGE, language_or_default
 from eventsvc.formatting import event_when, moment_text, zone_note
 from eventsvc.links import Links
-from eventsvc.mail.addresses import address_header
+from eventsvc.mail.addresses import address_header, encoded_words
 from eventsvc.mail.templates import EmailTemplates
 from eventsvc.translations import translations
 from eventsvc.wording import when_known, why_waiting
@@ -250,11 +249,11 @@ def _with_headers(
     language: str,
     now: datetime,
 ) -> Message:
-    email["Subject"] = Header(subject, "utf-8", header_name="Subject")  # type: ignore[assignment]
+    email["Subject"] = encoded_words(subject)
     email["From"] = _sender(settings.sender, event)
-    email["To"] = address_header(_one_line(to[0]), to[1], "To")  # type: ignore[assignment]
+    email["To"] = address_header(_one_line(to[0]), to[1])
     if event is not None and event.organizer_email:
-        email["Reply-To"] = address_header(_one_line(event.organizer_name or ""), event.organizer_email, "Reply-To")  # type: ignore[assignment]
+        email["Reply-To"] = address_header(_one_line(event.organizer_name or ""), event.organizer_email)
     email["Date"] = format_datetime(now)
     email["Message-ID"] = message_id(message.message_key, settings.sender)
     email["Auto-Submitted"] = "auto-generated"
@@ -440,10 +439,10 @@ def _previous(previous: Optional[dict[str, Any]], event: Event, language: str) -
     }
 
 
-def _sender(configured: str, event: Optional[Event]) -> Any:
+def _sender(configured: str, event: Optional[Event]) -> str:
     name, address = _parsed(configured)
     shown = (event.organizer_name if event is not None else None) or name
-    return address_header(_one_line(shown), address, "From") if address else configured
+    return address_header(_one_line(shown), address) if address else configured
 
 
 @lru_cache(maxsize=16)
