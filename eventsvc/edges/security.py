@@ -4,7 +4,10 @@ stand in URLs), no content sniffing, and cookies that stay on https when the bas
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from typing import Optional
+
+from flask import Flask, Request, Response
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -16,7 +19,19 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.session_interface = CookieSessions()
     app.after_request(_headers)
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a request without a session cookie (every
+    call of the JSON API, every first visit) starts an empty session without building the
+    cookie's signer first."""
+
+    def open_session(self, app: Flask, request: Request) -> Optional[SecureCookieSession]:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def _headers(response: Response) -> Response:
