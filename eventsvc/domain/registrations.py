@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Optional
@@ -142,6 +143,7 @@ def register(
         raise EventFull("The event is fully booked.")
     # Everyone waitlisted so far registered earlier, so the newcomer is last in line.
     position = None if reason is None else standing.waiting + 1
+    pending = chosen if reason is not None else []
     made = _insert(
         session,
         event_id,
@@ -153,12 +155,15 @@ def register(
         rules.sequence,
         by,
         now,
+        pending,
     )
     if standing.undeliverable:
         bounces.lift_for_new_registration(session, normalize_email(applicant.email))
     if not chosen:
         return made
-    choices = event_sessions.choose(session, rules, made.id, chosen, made.status == CONFIRMED, now)
+    if pending:
+        return replace(made, sessions=tuple(event_sessions.shown_pending(pending)))
+    choices = event_sessions.choose(session, rules, made.id, chosen, True, now)
     return replace(made, sessions=tuple(choices))
 
 
@@ -239,15 +244,17 @@ def _insert(
     sequence: int,
     by: Actor,
     now: datetime,
+    pending_sessions: Sequence[str] = (),
 ) -> Registered:
-    """A new registration with its email and its first history entry."""
+    """A new registration with its email, its first history entry and, for someone who
+    waits, the sessions they chose, in one round trip."""
     email = applicant.email.strip()
     token = secrets.token_urlsafe(32)
     status, position, membership = placement.status, placement.position, placement.membership
     confirmed = status == CONFIRMED
     organization = applicant.organization or (membership.name if membership else None)
     kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
-    [[inserted], _] = run_together(
+    [[inserted], *_] = run_together(
         session,
         (
             _INSERT_REGISTRATION,
@@ -276,6 +283,7 @@ def _insert(
             },
         ),
         outbox.first_email(session, kind, event_id, token, email, sequence, now, params),
+        *event_sessions.pending_with_registration(event_id, token, pending_sessions, now),
     )
     registration_id = inserted.id
     history.log_creation(registration_id, status, by)

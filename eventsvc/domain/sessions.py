@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.db import Prepared, run_together
@@ -130,38 +130,60 @@ def counts(session: Session, event_id: int, keys: Optional[Sequence[str]] = None
 def choose(
     session: Session, event: Any, registration_id: int, keys: Sequence[str], holds_seat: bool, now: datetime
 ) -> list[dict[str, Any]]:
-    """A new registration's choices: session seats where free and nobody waits, else the
-    session's waitlist (all waitlisted while the person waits for the event). Returns the
+    """A registration's new choices: session seats where free and nobody waits, else the
+    session's waitlist (all pending while the person waits for the event). Returns the
     choices as responses show them (one count and one insert: this runs in the rush)."""
     if not keys:
         return []
-    # Someone still waiting for the event holds pending choices, whatever the sessions' counts.
-    current = counts(session, event.id, keys) if holds_seat else {}
+    if not holds_seat:
+        run_together(
+            session,
+            *((_INSERT_CHOICE, {"registration_id": registration_id, **row}) for row in _pending(event.id, keys, now)),
+        )
+        return shown_pending(keys)
+    current = counts(session, event.id, keys)
     capacity = {item["key"]: item["capacity"] for item in (event.sessions or [])}
     rows, shown = [], []
     for key in keys:
         held = current.get(key, Counts(0, 0))
-        free = holds_seat and held.seats_taken < capacity[key] and held.waitlist_length == 0
-        status = CONFIRMED if free else WAITLISTED if holds_seat else PENDING
-        rows.append(
-            {
-                "registration_id": registration_id,
-                "event_id": event.id,
-                "session_key": key,
-                "status": status,
-                "created_at": now,
-                "attended": False,
-            }
-        )
+        free = held.seats_taken < capacity[key] and held.waitlist_length == 0
+        status = CONFIRMED if free else WAITLISTED
+        rows.append({"registration_id": registration_id, **_choice_row(event.id, key, status, now)})
         position = held.waitlist_length + 1 if status == WAITLISTED else None
-        shown.append({"key": key, "status": _shown(status), "waitlist_position": position, "attended": False})
+        shown.append({"key": key, "status": status, "waitlist_position": position, "attended": False})
     run_together(session, *((_INSERT_CHOICE, row) for row in rows))
     return shown
 
 
-_INSERT_CHOICE = Prepared(
-    insert(RegistrationSession).inline(),
-    column_keys=["registration_id", "event_id", "session_key", "status", "created_at", "attended"],
+def pending_with_registration(
+    event_id: int, token: str, keys: Sequence[str], now: datetime
+) -> list[tuple[Prepared, dict[str, Any]]]:
+    """The statements that write the choices of someone who waits for the event, to run
+    with their registration's insert (db.run_together): someone still waiting holds pending
+    choices whatever the sessions' counts, so nothing needs counting first."""
+    return [(_INSERT_PENDING_CHOICE, {"token": token, **row}) for row in _pending(event_id, keys, now)]
+
+
+def shown_pending(keys: Sequence[str]) -> list[dict[str, Any]]:
+    return [{"key": key, "status": _shown(PENDING), "waitlist_position": None, "attended": False} for key in keys]
+
+
+def _pending(event_id: int, keys: Sequence[str], now: datetime) -> list[dict[str, Any]]:
+    return [_choice_row(event_id, key, PENDING, now) for key in keys]
+
+
+def _choice_row(event_id: int, key: str, status: str, now: datetime) -> dict[str, Any]:
+    return {"event_id": event_id, "session_key": key, "status": status, "created_at": now, "attended": False}
+
+
+_CHOICE_COLUMNS = ["event_id", "session_key", "status", "created_at", "attended"]
+_INSERT_CHOICE = Prepared(insert(RegistrationSession).inline(), column_keys=["registration_id", *_CHOICE_COLUMNS])
+# The registration is found by its token, known before either insert (as its first email finds it).
+_INSERT_PENDING_CHOICE = Prepared(
+    insert(RegistrationSession)
+    .values(registration_id=select(Registration.id).where(Registration.token == bindparam("token")).scalar_subquery())
+    .inline(),
+    column_keys=_CHOICE_COLUMNS,
 )
 
 
