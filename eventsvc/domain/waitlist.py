@@ -26,7 +26,7 @@ from eventsvc.domain.statuses import CONFIRMED, OFFERED, WAITLISTED, CancelReaso
 ROWS_PER_TICK = 2_000
 # Offers one tick expires at most (and offers on): far above any one event's offers, and
 # small enough that a tick stays well under a second on a slow machine.
-OFFERS_PER_TICK = 2_000
+OFFERS_PER_TICK = 1_000
 
 
 def accept(session: Session, token: str, now: datetime) -> Registration:
