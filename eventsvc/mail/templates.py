@@ -167,7 +167,7 @@ def _tidy(text: str) -> str:
 
 # --- HTML -----------------------------------------------------------------------------------
 # Built with escape() and f-strings: Markup.format runs a formatter written in Python, and
-# the helpers run some fifty times an email. escape() leaves Markup as it is, so a helper's
+# the helpers run some thirty times an email. escape() leaves Markup as it is, so a helper's
 # output passed into another is not escaped twice.
 
 
