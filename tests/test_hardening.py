@@ -261,7 +261,8 @@ def test_tokens_can_be_listed_and_revoked(app, client):
 
 
 @pytest.mark.slow
-def test_serve_hands_its_emails_back_on_ctrl_c(client, database_url, smtp, tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_hands_its_emails_back_when_stopped(client, database_url, smtp, tmp_path, stop):
     from tests.processes import free_port
 
     smtp.recorder.delay = 0.5
@@ -281,7 +282,7 @@ def test_serve_hands_its_emails_back_on_ctrl_c(client, database_url, smtp, tmp_p
                 )
             wait_for(lambda: len(smtp.raw()) >= 1, seconds=60)
         finally:
-            serve.send_signal(signal.SIGINT)
+            serve.send_signal(stop)
             serve.wait(timeout=30)
     statuses = _outbox_statuses(client)
     assert statuses["sending"] == 0 and statuses["queued"] + statuses["sent"] == 8 and statuses["queued"] > 0

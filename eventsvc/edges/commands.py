@@ -5,9 +5,11 @@ CLI by the factory; `eventsvc` (eventsvc.edges.cli) is the console script that r
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -80,10 +82,21 @@ def serve(host: str, port: int) -> None:
             "rate limits are kept in this process's memory: fine for `serve`; with several web "
             "processes set EVENTSVC_RATELIMIT_STORAGE_URI=redis://…"
         )
+    # Ctrl-C and SIGTERM both end the server loop, whatever the signals' disposition this
+    # process inherited (a shell starts background jobs with SIGINT ignored); then the
+    # sender finishes the email in flight and hands the rest back.
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, _interrupt)
     try:
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    except KeyboardInterrupt:
+        pass
     finally:
         stop_background(scheduler, clockwork)
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 @click.command("worker")
