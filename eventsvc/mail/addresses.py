@@ -43,7 +43,7 @@ def bounce_address(config: Mapping[str, Any]) -> str:
     return ascii_address(str(configured))
 
 
-def address_header(name: str, address: str) -> str:
+def address_header(name: str, address: str, header_name: str) -> str:
     """`Name <address>` for a From/To/Reply-To header: a plain name quoted where it needs
     quotes, any other name as RFC 2047 words (folded between them when written)."""
     mailbox = ascii_address(address)
@@ -52,31 +52,51 @@ def address_header(name: str, address: str) -> str:
         return mailbox
     if name.isascii() and len(name) <= _MAX_UNFOLDED:
         return formataddr((name, mailbox))
-    return f"{encoded_words(name)} <{mailbox}>"
+    return f"{encoded_words(name, header_name)} <{mailbox}>"
 
 
-# UTF-8 bytes per encoded word: 42 bytes are 56 in base64, and with `=?utf-8?b?` and `?=`
-# a word is 68 characters: within RFC 2047's 75, and on one line after "Reply-To: ".
-_WORD_BYTES = 42
+# An encoded word is at most 75 characters (RFC 2047), 12 of them `=?utf-8?q?` and `?=`;
+# the first also fits on the header's first line (78 characters), after `Name: `.
+_WORD_TEXT = 63
+_LINE = 78
+# In Q encoding, the bytes a phrase may carry as they are (RFC 2047 5(3)); a space is `_`.
+_Q_LITERAL = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!*+-/")
 
 
-def encoded_words(text: str) -> str:
-    """`text` as RFC 2047 encoded words (UTF-8, base64), separated by single spaces, each
-    holding whole characters; a decoder drops the spaces between the words. ASCII text that
-    cannot be mistaken for an encoded word stays as it is. (The standard library's Header
-    finds its split points by encoding the text again after every character.)"""
+def encoded_words(text: str, header_name: str) -> str:
+    """`text` as RFC 2047 encoded words in UTF-8, separated by single spaces, each holding
+    whole characters and as long as the RFC allows (a decoder drops the spaces between the
+    words, though some parsers show them, so a name is split only where it must be). Q
+    encoding where it is the shorter, as for most names in Latin script, else base64.
+    ASCII text that cannot be mistaken for an encoded word stays as it is. (The standard
+    library's Header finds its split points by encoding the text again after every
+    character.)"""
     if text.isascii() and text.isprintable() and "=?" not in text:
         return text
-    return " ".join(f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?=" for chunk in _utf8_chunks(text))
+    pieces = [_q_piece(character.encode("utf-8", "surrogatepass")) for character in text]
+    q_length = sum(len(piece) for piece in pieces)
+    first = min(_WORD_TEXT, _LINE - len(header_name) - 2 - 12)
+    if q_length <= 4 * -(-len(text.encode("utf-8", "surrogatepass")) // 3):
+        return " ".join(f"=?utf-8?q?{chunk}?=" for chunk in _chunks(pieces, first, _WORD_TEXT))
+    # Base64 takes 3 bytes as 4 characters: 45 bytes fill 60 of a word's 63.
+    return " ".join(
+        f"=?utf-8?b?{base64.b64encode(chunk).decode('ascii')}?="
+        for chunk in _chunks([character.encode("utf-8", "surrogatepass") for character in text], first // 4 * 3, 45)
+    )
 
 
-def _utf8_chunks(text: str) -> Iterator[bytes]:
-    chunk = bytearray()
-    for character in text:
-        encoded = character.encode("utf-8", "surrogatepass")
-        if len(chunk) + len(encoded) > _WORD_BYTES:
-            yield bytes(chunk)
-            chunk.clear()
-        chunk += encoded
-    if chunk:
-        yield bytes(chunk)
+def _q_piece(character: bytes) -> str:
+    return "".join(chr(byte) if byte in _Q_LITERAL else "_" if byte == 0x20 else f"={byte:02X}" for byte in character)
+
+
+def _chunks(pieces: list[Any], first: int, size: int) -> Iterator[Any]:
+    """The pieces (one per character) joined into runs, in order: the first of at most
+    `first`, the others of at most `size`."""
+    run, limit = pieces[0][:0], first
+    for piece in pieces:
+        if run and len(run) + len(piece) > limit:
+            yield run
+            run, limit = piece[:0], size
+        run += piece
+    if run:
+        yield run

@@ -249,11 +249,11 @@ def _with_headers(
     language: str,
     now: datetime,
 ) -> Message:
-    email["Subject"] = encoded_words(subject)
+    email["Subject"] = encoded_words(subject, "Subject")
     email["From"] = _sender(settings.sender, event)
-    email["To"] = address_header(_one_line(to[0]), to[1])
+    email["To"] = address_header(_one_line(to[0]), to[1], "To")
     if event is not None and event.organizer_email:
-        email["Reply-To"] = address_header(_one_line(event.organizer_name or ""), event.organizer_email)
+        email["Reply-To"] = address_header(_one_line(event.organizer_name or ""), event.organizer_email, "Reply-To")
     email["Date"] = format_datetime(now)
     email["Message-ID"] = message_id(message.message_key, settings.sender)
     email["Auto-Submitted"] = "auto-generated"
@@ -442,7 +442,7 @@ def _previous(previous: Optional[dict[str, Any]], event: Event, language: str) -
 def _sender(configured: str, event: Optional[Event]) -> str:
     name, address = _parsed(configured)
     shown = (event.organizer_name if event is not None else None) or name
-    return address_header(_one_line(shown), address) if address else configured
+    return address_header(_one_line(shown), address, "From") if address else configured
 
 
 @lru_cache(maxsize=16)
