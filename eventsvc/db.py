@@ -14,6 +14,12 @@ The split between the two databases lives here and nowhere else:
   per dialect.
 - Running a few statements in one round trip (`run_together`): psycopg's pipeline mode on
   PostgreSQL; SQLite runs in the process and has no round trips to save.
+- Beginning a transaction. Both drivers run in autocommit mode and the transaction is begun
+  here, as SQLAlchemy's recipe for SQLite does. On PostgreSQL a transaction that writes
+  sends its BEGIN with its first statement, in the same round trip when that statement is
+  run through `run_together`. A read begins no transaction at all: under READ COMMITTED
+  every statement takes its own snapshot whether or not it is inside one, so BEGIN and
+  COMMIT would only cost two round trips.
 
 `FOR UPDATE` and `FOR UPDATE SKIP LOCKED` are written the same way for both: SQLite's
 compiler leaves them out, and the IMMEDIATE transaction already excludes other writers.
@@ -52,6 +58,8 @@ NAMING_CONVENTION = {
 LOCK_TIMEOUT_SECONDS = 30
 # The execution option that marks a transaction as one that writes.
 _WRITES = "eventsvc_writes"
+# In a PostgreSQL connection's info: the write transaction begun has not sent its BEGIN yet.
+_BEGIN_PENDING = "eventsvc.begin_pending"
 # Set in session.info when a transaction queued email, so that the unit of work can wake an
 # in-process sender once it has committed instead of leaving the email to the next tick.
 OUTBOX_WRITTEN = "eventsvc.outbox_written"
@@ -150,6 +158,8 @@ def engine_options(url: str) -> dict[str, Any]:
     # No pre-ping: it would cost a round trip per request. A connection lost to a database
     # restart fails one request with a 503 problem and is replaced.
     return {
+        # Transactions are begun by `_begin` below, and only for writes.
+        "isolation_level": "AUTOCOMMIT",
         "pool_size": 10,
         "max_overflow": 10,
         "pool_recycle": 1800,
@@ -191,9 +201,22 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 @event.listens_for(Engine, "begin")
-def _begin_sqlite(conn: Connection) -> None:
+def _begin(conn: Connection) -> None:
+    options = conn.get_execution_options()
+    writes = options.get(_WRITES, True)
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITES, True) else "BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        return
+    # A connection that asked for autocommit itself (the mail sender's) runs its statements
+    # one by one. A connection made without `engine_options` has psycopg send BEGIN itself.
+    in_autocommit = getattr(conn.connection.driver_connection, "autocommit", False)
+    conn.info[_BEGIN_PENDING] = writes and "isolation_level" not in options and in_autocommit
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _send_pending_begin(conn: Connection, cursor: Any, *_statement: Any) -> None:
+    if conn.info.pop(_BEGIN_PENDING, False):
+        cursor.execute("BEGIN")
 
 
 # --- statements on the hot path ------------------------------------------------------------
@@ -266,9 +289,10 @@ def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -
     driver = connection.connection.driver_connection
     forms = [(prepared.form(dialect), values) for prepared, values in calls]
     statements = [(form, form.parameters(values)) for form, values in forms]
+    begin = connection.info.pop(_BEGIN_PENDING, False)
     try:
-        if dialect.name == "postgresql" and len(statements) > 1:
-            fetched = _pipelined(driver, statements)
+        if dialect.name == "postgresql" and (begin or len(statements) > 1):
+            fetched = _pipelined(driver, statements, begin)
         else:
             fetched = [_executed(driver, form.sql, parameters) for form, parameters in statements]
     except dialect.loaded_dbapi.Error as error:
@@ -287,9 +311,11 @@ def _executed(driver: Any, sql: str, parameters: Any) -> list[Any]:
         cursor.close()
 
 
-def _pipelined(driver: Any, statements: list[tuple[_CompiledForm, Any]]) -> list[list[Any]]:
+def _pipelined(driver: Any, statements: list[tuple[_CompiledForm, Any]], begin: bool) -> list[list[Any]]:
     cursors = []
     with driver.pipeline():
+        if begin:
+            driver.execute("BEGIN")
         for form, parameters in statements:
             cursor = driver.cursor()
             cursor.execute(form.sql, parameters)

@@ -7,11 +7,14 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from psycopg.pq import TransactionStatus
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from eventsvc import create_app
 from eventsvc.db import db, unit_of_work
-from eventsvc.domain.locking import lock_event
+from eventsvc.domain.locking import lock_event, lock_event_rules
+from eventsvc.domain.models import Event
 from tests.helpers import ADMIN, create_event, register
 
 
@@ -83,6 +86,28 @@ def test_on_sqlite_a_read_does_not_wait_for_a_writer(app, client):
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+@pytest.mark.parametrize("first", ["pipelined", "orm"])
+def test_on_postgresql_a_write_is_one_transaction_and_a_read_begins_none(app, client, first):
+    """PostgreSQL's BEGIN travels with a write's first statement (pipelined or not), and
+    everything after it rolls back together; a read runs without a transaction."""
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("SQLite begins every transaction itself (BEGIN IMMEDIATE or BEGIN)")
+    event = create_event(client, title="Fachtag")
+    with pytest.raises(LookupError), unit_of_work() as session:
+        if first == "pipelined":
+            lock_event_rules(session, event["id"])
+        else:
+            session.execute(update(Event).where(Event.id == event["id"]).values(capacity=1))
+        driver = session.connection().connection.driver_connection
+        assert driver.info.transaction_status == TransactionStatus.INTRANS
+        session.execute(update(Event).where(Event.id == event["id"]).values(title="Changed"))
+        raise LookupError("the caller refuses")
+    with unit_of_work(writes=False) as session:
+        stored = session.execute(select(Event.title, Event.capacity).where(Event.id == event["id"])).one()
+        assert session.connection().connection.driver_connection.info.transaction_status == TransactionStatus.IDLE
+    assert tuple(stored) == ("Fachtag", event["capacity"])
 
 
 def test_every_response_carries_a_request_id_and_problems_name_it(client):
