@@ -229,11 +229,18 @@ class Prepared:
     each execution (its cache key, an execution context, result metadata) costs more than
     SQLite takes to run them. Parameters and results still pass through the statement's
     column types, as SQLAlchemy would convert them.
+
+    `plan_once`: PostgreSQL plans the statement once for all values (a generic plan) once
+    psycopg has prepared it. Left to itself, PostgreSQL plans a statement again for each
+    execution where it estimates that a plan for the given values runs cheaper; for a
+    statement of many subqueries whose plan does not depend on the values, planning then
+    costs as much as running it.
     """
 
-    def __init__(self, statement: Any, column_keys: Optional[Sequence[str]] = None) -> None:
+    def __init__(self, statement: Any, column_keys: Optional[Sequence[str]] = None, plan_once: bool = False) -> None:
         self.statement = statement
         self.column_keys = list(column_keys) if column_keys is not None else None
+        self.plan_once = plan_once
         self._forms: dict[str, _CompiledForm] = {}
 
     def form(self, dialect: Dialect) -> _CompiledForm:
@@ -290,9 +297,10 @@ def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -
     forms = [(prepared.form(dialect), values) for prepared, values in calls]
     statements = [(form, form.parameters(values)) for form, values in forms]
     begin = connection.info.pop(_BEGIN_PENDING, False)
+    plan_once = [prepared.plan_once for prepared, _ in calls]
     try:
-        if dialect.name == "postgresql" and (begin or len(statements) > 1):
-            fetched = _pipelined(driver, statements, begin)
+        if dialect.name == "postgresql" and (begin or len(statements) > 1 or any(plan_once)):
+            fetched = _pipelined(driver, statements, begin, plan_once)
         else:
             fetched = [_executed(driver, form.sql, parameters) for form, parameters in statements]
     except dialect.loaded_dbapi.Error as error:
@@ -311,14 +319,22 @@ def _executed(driver: Any, sql: str, parameters: Any) -> list[Any]:
         cursor.close()
 
 
-def _pipelined(driver: Any, statements: list[tuple[_CompiledForm, Any]], begin: bool) -> list[list[Any]]:
+def _pipelined(
+    driver: Any, statements: list[tuple[_CompiledForm, Any]], begin: bool, plan_once: list[bool]
+) -> list[list[Any]]:
     cursors = []
     with driver.pipeline():
         if begin:
             driver.execute("BEGIN")
-        for form, parameters in statements:
+        for (form, parameters), generic in zip(statements, plan_once, strict=True):
             cursor = driver.cursor()
+            if generic:
+                # A session setting, not SET LOCAL: a read runs outside a transaction. If the
+                # statement fails, the pipeline's transaction takes the setting back with it.
+                driver.execute("SET plan_cache_mode = force_generic_plan")
             cursor.execute(form.sql, parameters)
+            if generic:
+                driver.execute("RESET plan_cache_mode")
             cursors.append(cursor)
     # Leaving the pipeline sent it and waited for every result.
     fetched = [list(cursor.fetchall()) if cursor.description is not None else [] for cursor in cursors]

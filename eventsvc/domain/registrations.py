@@ -423,7 +423,7 @@ _STANDING_QUERY = select(
         bindparam("event_id"), HOLDS_SEAT & (Registration.organization_key == organizations.MATCHED_KEY)
     ).label("org_held"),
 ).select_from(_EVENT_COUNTS)
-_STANDING = Prepared(_STANDING_QUERY)
+_STANDING = Prepared(_STANDING_QUERY, plan_once=True)
 _INSERT_REGISTRATION = Prepared(
     insert(Registration).returning(_REGISTRATIONS.id),
     column_keys=[
