@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import Message
 
 import pytest
+from limits.storage import storage_from_string
 
 from eventsvc.domain.documents import download_name
 from eventsvc.domain.durations import format_duration, parse_duration
@@ -16,6 +18,7 @@ from eventsvc.domain.events import slugify
 from eventsvc.domain.rules import is_registration_open, looks_like_token
 from eventsvc.edges.csv import csv_cell
 from eventsvc.edges.web.views import same_site_path
+from eventsvc.extensions import InProcessCounts
 from eventsvc.links import Links
 from eventsvc.mail.addresses import AddressError, ascii_address, encoded_words
 from eventsvc.mail.transport import WIRE
@@ -197,3 +200,20 @@ def test_the_focus_ring_shows_on_every_background_of_the_pages():
     backgrounds = ["#ffffff", "#f3f5f8", "#083563", "#0b4a8b", "#eef6ee"]  # page, panels, header, buttons, notices
     for background in backgrounds:
         assert max(_contrast(colour, background) for colour in ring) >= 3, background
+
+
+def test_in_process_rate_counts_expire_without_a_thread_per_count():
+    counts = storage_from_string("memory://")
+    assert isinstance(counts, InProcessCounts)
+    counts.timer.join()  # the one timer the storage starts when it is made
+    threads = threading.active_count()
+    for _ in range(50):
+        counts.incr("registrations:a", expiry=60)
+    assert counts.get("registrations:a") == 50
+    assert threading.active_count() <= threads
+    counts.incr("registrations:b", expiry=0)  # a window that has already passed
+    assert counts.incr("registrations:b", expiry=60) == 1
+    counts.incr("registrations:c", expiry=0)
+    counts.next_sweep = 0.0  # the minute is up: the next count sweeps every passed window
+    counts.incr("registrations:a", expiry=60)
+    assert "registrations:c" not in counts.storage and counts.get("registrations:a") == 51
