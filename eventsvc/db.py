@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
+from psycopg.pq import ExecStatus
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -260,12 +261,22 @@ class _CompiledForm:
         if getattr(compiled, "insert_prefetch", None):
             # Python-side column defaults are filled in by SQLAlchemy's execution, not here.
             raise ValueError("a prepared INSERT gives every column that has a default")
-        self.compiled = compiled
         self.sql: str = compiled.string
         # Positional drivers (sqlite3) take the values in this order; named ones (psycopg) a dict.
         self.positions: Optional[Sequence[str]] = compiled.positiontup
         self.converters: dict[str, Any] = {}
+        # The statement's own values (its literals, LIMIT 1), and the names given with each run.
+        self.fixed: dict[str, Any] = {}
+        self.named: list[str] = []
         for parameter, name in compiled.bind_names.items():
+            if parameter.callable is not None:
+                raise ValueError("a prepared statement's parameters are values, not callables")
+            if parameter.key == name:
+                self.named.append(name)
+                if not parameter.required:
+                    self.fixed[name] = parameter.value
+            else:
+                self.fixed[name] = parameter.value
             convert = parameter.type.dialect_impl(dialect).bind_processor(dialect)
             if convert is not None:
                 self.converters[name] = convert
@@ -274,7 +285,12 @@ class _CompiledForm:
         self.readers = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns]
 
     def parameters(self, values: Mapping[str, Any]) -> Any:
-        bound = self.compiled.construct_params(dict(values))
+        bound = self.fixed.copy()
+        for name in self.named:
+            if name in values:
+                bound[name] = values[name]
+            elif name not in bound:
+                raise KeyError(f"a value is required for the parameter {name!r}")
         for name, convert in self.converters.items():
             bound[name] = convert(bound[name])
         return [bound[name] for name in self.positions] if self.positions is not None else bound
@@ -314,9 +330,18 @@ def _executed(driver: Any, sql: str, parameters: Any) -> list[Any]:
     cursor = driver.cursor()
     try:
         cursor.execute(sql, parameters)
-        return list(cursor.fetchall()) if cursor.description is not None else []
+        return _fetched(cursor)
     finally:
         cursor.close()
+
+
+def _fetched(cursor: Any) -> list[Any]:
+    """The statement's rows, or none for one that returns none. psycopg builds a column
+    object per column for `description`, so its result's status is asked instead."""
+    result = getattr(cursor, "pgresult", None)
+    if result is not None:
+        return list(cursor.fetchall()) if result.status == ExecStatus.TUPLES_OK else []
+    return list(cursor.fetchall()) if cursor.description is not None else []
 
 
 def _pipelined(
@@ -337,7 +362,7 @@ def _pipelined(
                 driver.execute("RESET plan_cache_mode")
             cursors.append(cursor)
     # Leaving the pipeline sent it and waited for every result.
-    fetched = [list(cursor.fetchall()) if cursor.description is not None else [] for cursor in cursors]
+    fetched = [_fetched(cursor) for cursor in cursors]
     for cursor in cursors:
         cursor.close()
     return fetched
