@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 import threading
 from datetime import UTC, datetime
@@ -10,11 +11,13 @@ from email.header import decode_header, make_header
 from email.message import Message
 
 import pytest
+from icalendar.parser import Contentline
 from limits.storage import storage_from_string
 
 from eventsvc.domain.documents import download_name
 from eventsvc.domain.durations import format_duration, parse_duration
 from eventsvc.domain.events import slugify
+from eventsvc.domain.invites import folded
 from eventsvc.domain.rules import is_registration_open, looks_like_token
 from eventsvc.edges.csv import csv_cell
 from eventsvc.edges.web.views import same_site_path
@@ -217,3 +220,19 @@ def test_in_process_rate_counts_expire_without_a_thread_per_count():
     counts.next_sweep = 0.0  # the minute is up: the next count sweeps every passed window
     counts.incr("registrations:a", expiry=60)
     assert "registrations:c" not in counts.storage and counts.get("registrations:a") == 51
+
+
+def _lines_to_fold() -> list[str]:
+    alphabet = ["a", " ", "ä", "€", "😀", "\\", "\\,", "\\n", "^", "^'", ";", ":", '"']
+    chosen = random.Random(5545)
+    lines = ["", "x" * 74, "x" * 75, "x" * 76, "ä" * 40, "DESCRIPTION:" + "a\\, " * 60]
+    lines += ["x" * shift + "\\n" + "y" * 100 for shift in range(70, 78)]
+    lines += ["x" * shift + "😀" * 30 for shift in range(68, 76)]
+    for _ in range(400):
+        lines.append("".join(chosen.choice(alphabet) for _ in range(chosen.randrange(1, 260))))
+    return lines
+
+
+def test_invite_lines_fold_as_icalendar_folds_them():
+    for line in _lines_to_fold():
+        assert folded(line) == Contentline(line).to_ical(), line

@@ -55,12 +55,35 @@ def invite(event: Event, registration: Registration, method: str, sequence: int,
     if description:
         personal.add("description", description)
     personal.add("attendee", _attendee(registration, method))
-    lines = personal.to_ical()
+    lines = b"".join(folded(line) + b"\r\n" for line in personal.content_lines() if line)
     return bytes(head + lines[len(_BEGIN) : -len(_END)] + tail)
 
 
 _BEGIN = b"BEGIN:VEVENT\r\n"
 _END = b"END:VEVENT\r\n"
+# RFC 5545 §3.1: a content line is folded into lines of at most 75 octets, a fold being CRLF
+# and one space; each line here holds at most 74 octets besides that space, as icalendar's.
+_FOLD_AT = 74
+
+
+def folded(line: str) -> bytes:
+    """A content line folded as icalendar folds it (never inside a UTF-8 character, nor
+    between a backslash or caret and the character it escapes), in slices of its bytes:
+    icalendar measures each character on its own, which costs an email's invite more than
+    all its other lines."""
+    data = line.encode("utf-8")
+    pieces = []
+    start = 0
+    while len(data) - start > _FOLD_AT:
+        cut = start + _FOLD_AT
+        while data[cut] & 0xC0 == 0x80:  # a continuation byte: the character began earlier
+            cut -= 1
+        if data[cut - 1] in b"\\^" and cut - 1 > start:
+            cut -= 1
+        pieces.append(data[start:cut])
+        start = cut
+    pieces.append(data[start:])
+    return b"\r\n ".join(pieces)
 
 
 @dataclass(frozen=True)
