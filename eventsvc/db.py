@@ -61,6 +61,9 @@ LOCK_TIMEOUT_SECONDS = 30
 _WRITES = "eventsvc_writes"
 # In a PostgreSQL connection's info: the write transaction begun has not sent its BEGIN yet.
 _BEGIN_PENDING = "eventsvc.begin_pending"
+# In a connection's info: the unit of work on it only reads, and a statement that writes is
+# refused (on PostgreSQL a read runs without a transaction, so a write could not be undone).
+_READS_ONLY = "eventsvc.reads_only"
 # Set in session.info when a transaction queued email, so that the unit of work can wake an
 # in-process sender once it has committed instead of leaving the email to the next tick.
 OUTBOX_WRITTEN = "eventsvc.outbox_written"
@@ -205,6 +208,7 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
 def _begin(conn: Connection) -> None:
     options = conn.get_execution_options()
     writes = options.get(_WRITES, True)
+    conn.info[_READS_ONLY] = not writes
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
         return
@@ -215,7 +219,15 @@ def _begin(conn: Connection) -> None:
 
 
 @event.listens_for(Engine, "before_cursor_execute")
-def _send_pending_begin(conn: Connection, cursor: Any, *_statement: Any) -> None:
+def _before_statement(
+    conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    if (
+        conn.info.get(_READS_ONLY)
+        and context is not None
+        and (context.isinsert or context.isupdate or context.isdelete)
+    ):
+        raise RuntimeError("a unit of work that reads does not write; use unit_of_work(writes=True)")
     if conn.info.pop(_BEGIN_PENDING, False):
         cursor.execute("BEGIN")
 
@@ -262,6 +274,7 @@ class _CompiledForm:
             # Python-side column defaults are filled in by SQLAlchemy's execution, not here.
             raise ValueError("a prepared INSERT gives every column that has a default")
         self.sql: str = compiled.string
+        self.writes = bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
         # Positional drivers (sqlite3) take the values in this order; named ones (psycopg) a dict.
         self.positions: Optional[Sequence[str]] = compiled.positiontup
         self.converters: dict[str, Any] = {}
@@ -312,6 +325,8 @@ def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -
     driver = connection.connection.driver_connection
     forms = [(prepared.form(dialect), values) for prepared, values in calls]
     statements = [(form, form.parameters(values)) for form, values in forms]
+    if connection.info.get(_READS_ONLY) and any(form.writes for form, _ in statements):
+        raise RuntimeError("a unit of work that reads does not write; use unit_of_work(writes=True)")
     begin = connection.info.pop(_BEGIN_PENDING, False)
     plan_once = [prepared.plan_once for prepared, _ in calls]
     try:

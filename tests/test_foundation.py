@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from psycopg.pq import TransactionStatus
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.engine import make_url
 
 from eventsvc import create_app
-from eventsvc.db import db, unit_of_work
+from eventsvc.db import Prepared, db, run_together, unit_of_work
 from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event
 from tests.helpers import ADMIN, create_event, register
@@ -72,6 +72,24 @@ def test_a_rejected_request_changes_nothing(client):
     assert refused.status_code == 409 and refused.get_json()["code"] == "event_full"
     listed = client.get(f"/api/v1/admin/events/{event['id']}/registrations", headers=ADMIN).get_json()
     assert [r["email"] for r in listed] == ["a@example.org"]
+
+
+def test_a_unit_of_work_that_reads_refuses_to_write(app, client):
+    """On PostgreSQL a read runs without a transaction: a write there could not be rolled
+    back with the rest, so it is refused on both databases alike."""
+    event = create_event(client, title="Fachtag")
+    with pytest.raises(RuntimeError, match="reads does not write"), unit_of_work(writes=False) as session:
+        session.execute(update(Event).where(Event.id == event["id"]).values(title="Changed"))
+    with pytest.raises(RuntimeError, match="reads does not write"), unit_of_work(writes=False) as session:
+        run_together(session, (_RENAME, {"event_id": event["id"], "title": "Changed"}))
+    with unit_of_work(writes=False) as session:
+        assert session.scalar(select(Event.title).where(Event.id == event["id"])) == "Fachtag"
+    with unit_of_work() as session:
+        run_together(session, (_RENAME, {"event_id": event["id"], "title": "Changed"}))
+    assert client.get(f"/api/v1/events/{event['id']}").get_json()["title"] == "Changed"
+
+
+_RENAME = Prepared(update(Event).where(Event.id == bindparam("event_id")).values(title=bindparam("title")))
 
 
 def test_on_sqlite_a_read_does_not_wait_for_a_writer(app, client):
