@@ -181,6 +181,8 @@ def _reason_to_wait(
     free = rules.capacity - standing.taken
     if free <= 0:
         return WaitlistReason.FULL
+    if standing.waiting == 0:  # nobody waits, so nobody is ahead: no need to ask who could
+        return None
     ahead = contingents.waiting_ahead(session, rules, free, now) or 0
     return None if free > ahead else WaitlistReason.FULL
 
