@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.db import Prepared, run_together
@@ -111,20 +111,25 @@ def checked_choice(event_sessions: list[dict[str, Any]], chosen: Optional[Iterab
 
 def counts(session: Session, event_id: int, keys: Optional[Sequence[str]] = None) -> dict[str, Counts]:
     """Seats taken and people waiting (of those confirmed for the event), per session key
-    (of `keys` only, where given)."""
-    query = (
-        select(RegistrationSession.session_key, RegistrationSession.status, func.count())
-        .where(RegistrationSession.event_id == event_id, RegistrationSession.status.in_((CONFIRMED, WAITLISTED)))
-        .group_by(RegistrationSession.session_key, RegistrationSession.status)
-    )
-    if keys is not None:
-        query = query.where(RegistrationSession.session_key.in_(list(keys)))
-    rows = session.execute(query)
+    (of `keys` only, where given). An event has a handful of sessions: all are counted in
+    one prepared statement, which registering runs under the event's lock."""
+    [rows] = run_together(session, (_COUNTS, {"event_id": event_id}))
     taken: dict[str, int] = {}
     waiting: dict[str, int] = {}
     for key, status, number in rows:
-        (taken if status == CONFIRMED else waiting)[key] = int(number)
+        if keys is None or key in keys:
+            (taken if status == CONFIRMED else waiting)[key] = int(number)
     return {key: Counts(taken.get(key, 0), waiting.get(key, 0)) for key in set(taken) | set(waiting)}
+
+
+_COUNTS = Prepared(
+    select(RegistrationSession.session_key, RegistrationSession.status, func.count())
+    .where(
+        RegistrationSession.event_id == bindparam("event_id"),
+        RegistrationSession.status.in_([literal(CONFIRMED), literal(WAITLISTED)]),
+    )
+    .group_by(RegistrationSession.session_key, RegistrationSession.status)
+)
 
 
 def choose(
