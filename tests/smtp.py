@@ -16,11 +16,14 @@ from tests.processes import free_port
 class Recorder:
     """Accepts mail, or answers as `mode` says: ok, temporary (451), permanent (550), drop,
     or hold (accepts only once `release` is set; `holding` is set while it waits). With
-    `delay`, each message is answered that many seconds late: a slow mail server."""
+    `hold_at` set to n, only the n-th message is held. With `delay`, each message is
+    answered that many seconds late: a slow mail server."""
 
     def __init__(self):
         self.mode = "ok"
         self.delay = 0.0
+        self.hold_at = None
+        self.seen = 0
         self.received: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TO) of each accepted message
         self.lock = threading.Lock()
@@ -31,7 +34,8 @@ class Recorder:
     async def handle_DATA(self, server, session, envelope):
         if self.delay:
             await asyncio.sleep(self.delay)
-        if self.mode == "hold":
+        self.seen += 1
+        if self.mode == "hold" or self.seen == self.hold_at:
             self.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
         if self.mode == "temporary":

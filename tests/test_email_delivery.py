@@ -249,6 +249,30 @@ def test_a_crashed_senders_lease_expires_and_the_row_is_sent(mail_app, client, s
     assert smtp.messages[0]["Message-ID"] == queued
 
 
+def test_sent_emails_are_recorded_while_the_batch_goes_on(mail_app, client, smtp):
+    """Results are written a few at a time, not once at the end of a batch: while the
+    server holds the 56th email, the first fifty are recorded as sent. A sender that died
+    there would send again at most the five accepted since."""
+    from eventsvc.mail.dispatch import RESULTS_PER_WRITE
+
+    event = create_event(client, capacity=60)
+    for i in range(60):
+        register(client, event["id"], f"p{i}@example.org")
+    smtp.recorder.hold_at = RESULTS_PER_WRITE + 6
+    sender = threading.Thread(target=tick, args=(mail_app,))
+    sender.start()
+    try:
+        assert smtp.recorder.holding.wait(10)
+        statuses = [row["status"] for row in client.get("/api/v1/admin/outbox?limit=100", headers=ADMIN).get_json()]
+        assert statuses.count("sent") >= RESULTS_PER_WRITE
+        assert len(smtp.raw()) - statuses.count("sent") <= RESULTS_PER_WRITE
+    finally:
+        smtp.recorder.release.set()
+        sender.join()
+    statuses = [row["status"] for row in client.get("/api/v1/admin/outbox?limit=100", headers=ADMIN).get_json()]
+    assert statuses == ["sent"] * 60 and len(smtp.raw()) == 60
+
+
 def test_a_slow_mail_server_does_not_hold_up_registrations(mail_app, client, smtp):
     """The sender keeps no transaction open while it talks to the mail server: on SQLite an
     open transaction is the database's write lock, and registering would wait for SMTP."""
