@@ -6,8 +6,8 @@ The split between the two databases lives here and nowhere else:
 - Locking an event's seats. PostgreSQL takes a row lock (SELECT … FOR UPDATE) inside a
   READ COMMITTED transaction. SQLite has no row locks; a transaction that writes begins
   IMMEDIATE and so holds the database's write lock from its first statement (SQLAlchemy's
-  documented recipe: the driver's own transaction handling is switched off). Reads begin
-  DEFERRED, so a read never waits behind a writer (WAL mode).
+  documented recipe: the driver's own transaction handling is switched off). A read never
+  waits behind a writer (WAL mode).
 - How long a lock is waited for: SQLite's busy_timeout, PostgreSQL's lock_timeout. Past
   it, the statement fails, and the edge answers 503.
 - Inserting rows that may already exist (ON CONFLICT DO NOTHING), which SQLAlchemy builds
@@ -17,9 +17,10 @@ The split between the two databases lives here and nowhere else:
 - Beginning a transaction. Both drivers run in autocommit mode and the transaction is begun
   here, as SQLAlchemy's recipe for SQLite does. On PostgreSQL a transaction that writes
   sends its BEGIN with its first statement, in the same round trip when that statement is
-  run through `run_together`. A read begins no transaction at all: under READ COMMITTED
-  every statement takes its own snapshot whether or not it is inside one, so BEGIN and
-  COMMIT would only cost two round trips.
+  run through `run_together`. A read begins no transaction at all, on either database:
+  each statement then sees what was committed when it began (on PostgreSQL, READ COMMITTED
+  does the same inside a transaction), and BEGIN and COMMIT would only cost two round
+  trips, or on SQLite two statements.
 
 `FOR UPDATE` and `FOR UPDATE SKIP LOCKED` are written the same way for both: SQLite's
 compiler leaves them out, and the IMMEDIATE transaction already excludes other writers.
@@ -115,7 +116,7 @@ def unit_of_work(writes: bool = True, session: Optional[Session] = None) -> Iter
     entirely when it raises. Every edge and every scheduler job goes through here; the
     domain only flushes.
 
-    `writes=False` marks a read: on SQLite it begins DEFERRED and waits for no writer.
+    `writes=False` marks a read: it begins no transaction, and waits for no writer.
     A transaction the session had open before (say, a token lookup) is ended first, so that
     the block runs in a transaction of the kind it asked for.
     """
@@ -210,7 +211,8 @@ def _begin(conn: Connection) -> None:
     writes = options.get(_WRITES, True)
     conn.info[_READS_ONLY] = not writes
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+        if writes:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         return
     # A connection that asked for autocommit itself (the mail sender's) runs its statements
     # one by one. A connection made without `engine_options` has psycopg send BEGIN itself.
