@@ -11,13 +11,16 @@ from email.header import decode_header, make_header
 from email.message import Message
 
 import pytest
+from icalendar import Calendar, vCalAddress
+from icalendar import Event as VEvent
 from icalendar.parser import Contentline
 from limits.storage import storage_from_string
 
 from eventsvc.domain.documents import download_name
 from eventsvc.domain.durations import format_duration, parse_duration
 from eventsvc.domain.events import slugify
-from eventsvc.domain.invites import folded
+from eventsvc.domain.invites import REQUEST, InviteContext, folded, invite
+from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.rules import is_registration_open, looks_like_token
 from eventsvc.edges.csv import csv_cell
 from eventsvc.edges.web.views import same_site_path
@@ -236,3 +239,46 @@ def _lines_to_fold() -> list[str]:
 def test_invite_lines_fold_as_icalendar_folds_them():
     for line in _lines_to_fold():
         assert folded(line) == Contentline(line).to_ical(), line
+
+
+@pytest.mark.parametrize("method", ["REQUEST", "CANCEL"])
+def test_an_invites_personal_lines_are_what_icalendar_writes_for_them(method):
+    """The three personal lines are written through icalendar's value types, not through a
+    component: they must come out as a VEVENT of those three properties writes them."""
+    when = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+    event = Event(
+        uid="e-1@example.org",
+        title="Fachtag",
+        starts_at=when,
+        ends_at=when,
+        created_at=when,
+        changed_at=when,
+        location="Rathaus",
+        status="published",
+        organizer_name=None,
+        organizer_email=None,
+    )
+    names = ['Jürgen "Jo" Groß', "Müller, Dr.; Anna", "a:b", "Zoë^Caret", "😀 " * 30, "x" * 80]
+    descriptions = ["", "Zeile 1\nZeile 2; mit, Zeichen \\ und ^", "ä" * 100]
+    for name in names:
+        for text in descriptions:
+            event.description = text
+            person = Registration(name=name, email="p@example.org")
+            context = InviteContext("org@example.org", "https://example.org/e/1", "https://example.org/m/t", when)
+            written = invite(event, person, method, 2, context)
+            reference = VEvent()
+            reference.add("dtstamp", when)
+            expected_description = "\n\n".join(
+                p for p in [text, "Ihre Anmeldung verwalten / manage your registration: https://example.org/m/t"] if p
+            )
+            reference.add("description", expected_description)
+            attendee = vCalAddress("mailto:p@example.org")
+            for key, value in (("CN", name), ("CUTYPE", "INDIVIDUAL"), ("ROLE", "REQ-PARTICIPANT")):
+                attendee.params[key] = value
+            attendee.params["PARTSTAT"] = "ACCEPTED" if method == REQUEST else "DECLINED"
+            attendee.params["RSVP"] = "FALSE"
+            reference.add("attendee", attendee)
+            lines = [folded(line) + b"\r\n" for line in reference.content_lines() if line][1:-1]
+            assert all(line in written for line in lines), (name, text)
+            parsed = Calendar.from_ical(written).walk("VEVENT")[0]
+            assert parsed["ATTENDEE"].params["CN"] == name and str(parsed["DESCRIPTION"]) == expected_description
