@@ -27,7 +27,7 @@ from eventsvc.edges.web.views import same_site_path
 from eventsvc.extensions import InProcessCounts
 from eventsvc.links import Links
 from eventsvc.mail.addresses import AddressError, ascii_address, encoded_words
-from eventsvc.mail.transport import WIRE
+from eventsvc.mail.transport import WIRE, wire_bytes
 
 
 @pytest.mark.parametrize(
@@ -282,3 +282,29 @@ def test_an_invites_personal_lines_are_what_icalendar_writes_for_them(method):
             assert all(line in written for line in lines), (name, text)
             parsed = Calendar.from_ical(written).walk("VEVENT")[0]
             assert parsed["ATTENDEE"].params["CN"] == name and str(parsed["DESCRIPTION"]) == expected_description
+
+
+def test_emails_go_over_the_wire_as_the_standard_generator_writes_them():
+    from email.mime.application import MIMEApplication
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    texts = ["", "eine Zeile", "Zeilen\nmit\r\nallen\rEnden\n", "ä" * 300 + "\n\n", "x\r\n" * 40 + "y"]
+    messages: list[Message] = []
+    for text in texts:
+        for charset in ("utf-8", "us-ascii"):
+            if charset == "us-ascii" and not text.isascii():
+                continue
+            messages.append(MIMEText(text, "plain", charset))
+        alternative = MIMEMultipart("alternative", boundary="=_b1")
+        alternative.attach(MIMEText(text, "plain", "utf-8"))
+        alternative.attach(MIMEText(f"<p>{text}</p>", "html", "utf-8"))
+        mixed = MIMEMultipart("mixed", boundary="=_b2")
+        mixed.preamble = "Vorwort\nin zwei Zeilen"
+        mixed.epilogue = ""
+        mixed.attach(alternative)
+        mixed.attach(MIMEApplication(text.encode() or b"-", "ics", Name="invite.ics"))
+        mixed["Subject"] = "Anmeldebestätigung: " + text[:20]
+        messages.append(mixed)
+    for message in messages:
+        assert wire_bytes(message) == message.as_bytes(policy=WIRE)

@@ -8,12 +8,15 @@ permanent (give up) failures, as RFC 5321 means them.
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import ssl
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import Compat32
+from io import BytesIO
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -62,6 +65,25 @@ def _folded_at_spaces(start: str, value: str, linesep: str) -> str | None:
 # How a message goes over the wire (and into .eml files).
 WIRE = _WirePolicy(linesep="\r\n")
 
+_LINE_END = re.compile(r"\r\n|\r|\n")  # what the generator takes for a line's end
+
+
+class _WireGenerator(BytesGenerator):
+    """The standard generator, except that a part's text gets its line ends in one pass:
+    the standard one writes each line on its own, and a base64 part has one per 76
+    characters. The bytes are the same."""
+
+    def _write_lines(self, lines: str) -> None:
+        if lines:
+            self.write(_LINE_END.sub(WIRE.linesep, lines))
+
+
+def wire_bytes(message: Message) -> bytes:
+    """`message` as it goes over the wire: `message.as_bytes(policy=WIRE)`, sooner."""
+    buffer = BytesIO()
+    _WireGenerator(buffer, mangle_from_=False, policy=WIRE).flatten(message)
+    return buffer.getvalue()
+
 
 class DeliveryFailure(Exception):
     def __init__(self, detail: str, connection_lost: bool = False) -> None:
@@ -97,7 +119,7 @@ class FileTransport:
         key = message["Message-ID"].strip("<>").split("@")[0]
         target = self._path(key)
         partial = target.with_suffix(".part")
-        partial.write_bytes(message.as_bytes(policy=WIRE))
+        partial.write_bytes(wire_bytes(message))
         os.replace(partial, target)  # whole files only, and a retry overwrites the same name
 
     def forget(self, message_keys: Iterable[str]) -> int:
@@ -197,7 +219,7 @@ class BuiltEmail(flask_mail.Message):
         self.rcpt_options = []
 
     def as_bytes(self) -> bytes:
-        return self.email.as_bytes(policy=WIRE)
+        return wire_bytes(self.email)
 
 
 class SmtpConnection:
