@@ -132,6 +132,31 @@ def _in_transaction(driver) -> bool:
     return driver.info.transaction_status == TransactionStatus.INTRANS
 
 
+def test_on_postgresql_a_results_columns_are_described_as_psycopg_describes_them(app, client):
+    """The cursor builds its description when it is read, from the result it describes,
+    even once the cursor has run another statement."""
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("psycopg's cursor")
+    import psycopg
+
+    create_event(client, title="Fachtag")
+    query = "SELECT id, title, starts_at, capacity FROM events"
+    with unit_of_work(writes=False) as session:
+        driver = session.connection().connection.driver_connection
+        ours = driver.cursor()
+        ours.execute(query)
+        described = ours.description
+        ours.execute("SELECT 1 AS one")
+        stock = psycopg.Cursor(driver)
+        stock.execute(query)
+        assert [tuple(column) for column in described] == [tuple(column) for column in stock.description]
+        assert [column.name for column in ours.description] == ["one"]
+        ours.execute("SET lock_timeout = '30s'")
+        assert ours.description is None and stock.description is not None
+        stock.close()
+        ours.close()
+
+
 def test_on_postgresql_the_standing_of_a_newcomer_is_planned_once(app, client):
     """The query under the event's lock has a plan that does not depend on its values; left
     to itself, PostgreSQL planned it again for every registration."""
