@@ -412,7 +412,12 @@ _STANDING_QUERY = select(
     .limit(1)
     .scalar_subquery()
     .label("live_id"),
-    select(func.count()).select_from(Registration).where(_RECENT).scalar_subquery().label("recent"),
+    # Over the address's registrations only: given the event too, PostgreSQL may plan the
+    # count along the (event, status) index, which walks every registration of the event.
+    select(func.count().filter(_RECENT))
+    .where(Registration.email_normalized == bindparam("email"))
+    .scalar_subquery()
+    .label("recent"),
     select(Registration.feed_token)
     .where(Registration.email_normalized == bindparam("email"))
     .order_by(Registration.id)
