@@ -1,8 +1,8 @@
 """The fixed cost of every request: `/healthz` (one statement) and a 404 for an unknown
 event (one primary-key look-up) against a bare Flask app's hello, in the same run, each
-under gunicorn with 2 workers, 20 clients flat out, rounds interleaved. Goal: >= 0.8.
+under gunicorn with 2 workers, 20 clients flat out, five rounds interleaved. Goal: >= 0.8.
 
-    python benchmarks/request_overhead.py [--requests 3000] [--clients 20] [--rounds 3]
+    python benchmarks/request_overhead.py [--requests 2000] [--clients 20] [--rounds 5]
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from common import backends, fire, service_and_baseline
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for backend in backends():
