@@ -123,28 +123,7 @@ def app(app_config):
     with app.app_context():  # the database arrives migrated, copied from a template
         yield app
         db.session.remove()
-        _check_kept_counts()
         db.engine.dispose()
-
-
-def _check_kept_counts() -> None:
-    """After every test, each event's kept counts (domain/counters.py) agree with its
-    registrations, whatever the test did to them."""
-    from sqlalchemy import select
-
-    from eventsvc.domain.models import Event
-    from eventsvc.domain.rules import HOLDS_SEAT, IS_WAITING, count_of_event
-
-    query = select(
-        Event.id,
-        Event.seats_taken,
-        Event.people_waiting,
-        count_of_event(Event.id, HOLDS_SEAT),
-        count_of_event(Event.id, IS_WAITING),
-    )
-    with db.engine.connect() as connection:
-        wrong = [row for row in connection.execute(query) if (row[1], row[2]) != (row[3], row[4])]
-    assert not wrong, f"kept counts differ from the registrations (id, kept, counted): {wrong}"
 
 
 @pytest.fixture

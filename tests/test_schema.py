@@ -22,23 +22,3 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(app):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-
-
-def test_the_kept_counts_start_from_the_registrations_and_going_back_keeps_them(app, client):
-    """Migration 0006 counts the registrations there are; its downgrade drops the counts
-    and nothing else (a copied `events` table would take its registrations with it)."""
-    from flask_migrate import downgrade, upgrade
-    from sqlalchemy import text
-
-    from tests.helpers import create_event, register
-
-    event = create_event(client, capacity=1)
-    for number in range(3):
-        register(client, event["id"], f"p{number}@example.org")
-    db.session.remove()
-    downgrade(revision="0005")
-    with db.engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM registrations")).scalar() == 3
-    upgrade()
-    with db.engine.connect() as connection:
-        assert connection.execute(text("SELECT seats_taken, people_waiting FROM events")).one() == (1, 2)

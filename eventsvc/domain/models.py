@@ -77,11 +77,6 @@ class Event(Model):
     status: Mapped[str] = mapped_column(String(16), index=True)
     # Grows with every change sent to participants (RFC 5545 SEQUENCE).
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    # How many of its registrations hold a seat and how many wait, kept by the database as
-    # registrations change (domain/counters.py): registering reads them under the event's
-    # lock instead of counting the event's registrations. Never written from here.
-    seats_taken: Mapped[int] = mapped_column(Integer, server_default="0", deferred=True)
-    people_waiting: Mapped[int] = mapped_column(Integer, server_default="0", deferred=True)
     created_at: Mapped[datetime]
     # The last change that calendar clients should see: DTSTAMP/LAST-MODIFIED of feeds.
     changed_at: Mapped[datetime]

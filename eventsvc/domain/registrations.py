@@ -36,6 +36,8 @@ from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, Registration, UndeliverableAddress
 from eventsvc.domain.rules import (
     HOLDS_SEAT,
+    SEATS_TAKEN,
+    WAITING,
     count_of_event,
     is_public,
     is_registration_open,
@@ -396,11 +398,15 @@ def _oldest_recent(session: Session, event_id: int, email_normalized: str, now: 
 _REGISTRATIONS = Registration.__table__.c
 _OF_ADDRESS = (Registration.event_id == bindparam("event_id")) & (Registration.email_normalized == bindparam("email"))
 _RECENT = _OF_ADDRESS & (Registration.created_at > bindparam("since", type_=Registration.created_at.type))
-_OF_EVENT = Event.id == bindparam("event_id")
+# Seats taken and people waiting in one pass over the event's registrations.
+_EVENT_COUNTS = (
+    select(SEATS_TAKEN.label("taken"), WAITING.label("waiting"))
+    .where(Registration.event_id == bindparam("event_id"))
+    .subquery("event_counts")
+)
 _STANDING_QUERY = select(
-    # Kept on the event row by the database (domain/counters.py).
-    select(Event.seats_taken).where(_OF_EVENT).scalar_subquery().label("taken"),
-    select(Event.people_waiting).where(_OF_EVENT).scalar_subquery().label("waiting"),
+    _EVENT_COUNTS.c.taken,
+    _EVENT_COUNTS.c.waiting,
     select(Registration.id)
     .where(_OF_ADDRESS, Registration.status.in_([literal(status) for status in LIVE]))
     .limit(1)
@@ -423,7 +429,7 @@ _STANDING_QUERY = select(
     count_of_event(
         bindparam("event_id"), HOLDS_SEAT & (Registration.organization_key == organizations.MATCHED_KEY)
     ).label("org_held"),
-)
+).select_from(_EVENT_COUNTS)
 _STANDING = Prepared(_STANDING_QUERY, plan_once=True)
 _INSERT_REGISTRATION = Prepared(
     insert(Registration).returning(_REGISTRATIONS.id),
