@@ -22,3 +22,22 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(app):
     with db.engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_going_back_a_migration_keeps_the_registrations(app, client):
+    """A downgrade that copies `events` (SQLite's batch mode) must not take its
+    registrations with it through ON DELETE CASCADE."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from tests.helpers import create_event, register
+
+    event = create_event(client, capacity=1)
+    for number in range(3):
+        register(client, event["id"], f"p{number}@example.org")
+    db.session.remove()
+    downgrade(revision="0004")
+    upgrade()
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM registrations")).scalar() == 3
+    assert client.get(f"/api/v1/events/{event['id']}").status_code == 200
