@@ -41,7 +41,8 @@ from eventsvc.resources import resource_dir
 log = logging.getLogger(__name__)
 
 # Writing each sent email's result on its own cost a transaction per email, as much as a
-# fifth of what sending it cost. Few enough that a crash repeats only a handful.
+# fifth of what sending it cost. A crash sends at most these again, under the same
+# Message-IDs, so that receivers can tell.
 RESULTS_PER_WRITE = 50
 RESULTS_MAX_WAIT = 1.0
 
