@@ -1,8 +1,8 @@
 """Sending what the outbox holds: claim a batch, send over one connection, record each result.
 
-Emails the server accepted are recorded as sent a few at a time: once RESULTS_PER_WRITE
-have gathered or the oldest has waited RESULTS_MAX_WAIT seconds, and always before the
-sender lets go of its batch. A crash of the sender repeats at most those (with the same
+Emails the server accepted are recorded as sent a few at a time: before the next email goes
+out, once RESULTS_PER_WRITE have gathered or the oldest has waited RESULTS_MAX_WAIT
+seconds, and always before the sender renews its lease or lets go of its batch. A crash of the sender repeats at most those (with the same
 Message-IDs). Other results (a failure, a retry, a skip) are written when they are known.
 A dropped connection puts the rest of the batch back with the back-off; 5xx answers fail
 the one email and go on.
@@ -143,6 +143,8 @@ def _send_batch(
     try:
         with make_transport(app.config).connect() as connection:
             while pending and not sender.stopping.is_set():
+                if accepted.due():
+                    accepted.write()
                 if held_until - now() < lease / 2:
                     accepted.write()
                     before = len(pending)
@@ -214,8 +216,12 @@ class _Accepted:
         if not self.sent:
             self.oldest = time.monotonic()
         self.sent.append((message, at))
-        if len(self.sent) >= RESULTS_PER_WRITE or time.monotonic() - self.oldest >= RESULTS_MAX_WAIT:
-            self.write()
+
+    def due(self) -> bool:
+        """Checked before each email is sent, so that no result waits on a slow server."""
+        return len(self.sent) >= RESULTS_PER_WRITE or (
+            bool(self.sent) and time.monotonic() - self.oldest >= RESULTS_MAX_WAIT
+        )
 
     def write(self) -> None:
         if self.sent:
