@@ -65,8 +65,9 @@ _WRITES = "eventsvc_writes"
 # In a PostgreSQL connection's info: the write transaction begun has not sent its BEGIN yet.
 _BEGIN_PENDING = "eventsvc.begin_pending"
 # In a connection's info: the unit of work on it only reads, and a statement that writes is
-# refused (on PostgreSQL a read runs without a transaction, so a write could not be undone).
+# refused (a read runs without a transaction, so a write could not be undone).
 _READS_ONLY = "eventsvc.reads_only"
+_WRITE_IN_A_READ = "a unit of work that reads does not write; use unit_of_work(writes=True)"
 # Set in session.info when a transaction queued email, so that the unit of work can wake an
 # in-process sender once it has committed instead of leaving the email to the next tick.
 OUTBOX_WRITTEN = "eventsvc.outbox_written"
@@ -273,7 +274,7 @@ def _before_statement(
         and context is not None
         and (context.isinsert or context.isupdate or context.isdelete)
     ):
-        raise RuntimeError("a unit of work that reads does not write; use unit_of_work(writes=True)")
+        raise RuntimeError(_WRITE_IN_A_READ)
     if conn.info.pop(_BEGIN_PENDING, False):
         cursor.execute("BEGIN")
 
@@ -372,7 +373,7 @@ def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -
     forms = [(prepared.form(dialect), values) for prepared, values in calls]
     statements = [(form, form.parameters(values)) for form, values in forms]
     if connection.info.get(_READS_ONLY) and any(form.writes for form, _ in statements):
-        raise RuntimeError("a unit of work that reads does not write; use unit_of_work(writes=True)")
+        raise RuntimeError(_WRITE_IN_A_READ)
     begin = connection.info.pop(_BEGIN_PENDING, False)
     plan_once = [prepared.plan_once for prepared, _ in calls]
     try:
