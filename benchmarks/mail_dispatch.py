@@ -31,6 +31,7 @@ from eventsvc.db import db
 from eventsvc.domain import outbox
 from eventsvc.domain.clock import SettableClock
 from eventsvc.domain.models import Event, OutboxMessage, Registration
+from eventsvc.domain.rules import recount
 from eventsvc.mail.compose import MailSettings, compose
 from eventsvc.mail.dispatch import templates_of
 from eventsvc.scheduler.jobs import dispatch, materialise
@@ -104,6 +105,7 @@ def seed_events(events: int, per_event: int, starts: datetime, emails_too: bool)
                 for i in range(per_event)
             ],
         )
+        recount(db.session, event_id)  # as the service keeps them
         if emails_too:
             ids = db.session.scalars(select(Registration.id).where(Registration.event_id == event_id)).all()
             db.session.execute(

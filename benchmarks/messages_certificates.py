@@ -30,6 +30,7 @@ from eventsvc import create_app
 from eventsvc.db import db
 from eventsvc.domain.clock import SettableClock
 from eventsvc.domain.models import Document, Event, Registration
+from eventsvc.domain.rules import recount
 
 NOW = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
 ADMIN = {"Authorization": "Bearer bench"}
@@ -77,6 +78,7 @@ def seed(people: int, attended: int) -> tuple[int, int, str]:
             for i in range(people)
         ],
     )
+    recount(db.session, event_id)  # as the service keeps them
     document_id = db.session.execute(
         insert(Document)
         .values(event_id=event_id, title="Folien", url="https://docs.example.org/folien.pdf", created_at=at)

@@ -21,6 +21,7 @@ from eventsvc import create_app
 from eventsvc.db import db
 from eventsvc.domain.clock import SettableClock
 from eventsvc.domain.models import Event, OutboxMessage, Registration
+from eventsvc.domain.rules import recount
 from eventsvc.scheduler.jobs import materialise
 
 NOW = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
@@ -63,6 +64,7 @@ def seed(offers: int) -> int:
             }
         )
     db.session.execute(insert(Registration), people)
+    recount(db.session, event_id)  # as the service keeps them
     db.session.commit()
     return event_id
 

@@ -25,6 +25,7 @@ from eventsvc import create_app
 from eventsvc.db import db
 from eventsvc.domain.clock import SettableClock
 from eventsvc.domain.models import Event, Organization, OrganizationDomain, Registration
+from eventsvc.domain.rules import recount
 from eventsvc.scheduler.jobs import materialise
 
 NOW = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
@@ -93,6 +94,7 @@ def report_event(count: int) -> int:
         .returning(Event.id)
     ).scalar_one()
     db.session.execute(insert(Registration), people(event_id, count, lambda i: "confirmed", lambda i: i % 200))
+    recount(db.session, event_id)  # as the service keeps them
     return event_id
 
 
@@ -128,6 +130,7 @@ def release_event(seats: int) -> int:
             attended=False,
         )
     db.session.execute(insert(Registration), holders + waiting)
+    recount(db.session, event_id)
     return event_id
 
 

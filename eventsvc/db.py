@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import namedtuple
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -71,6 +71,8 @@ _WRITE_IN_A_READ = "a unit of work that reads does not write; use unit_of_work(w
 # Set in session.info when a transaction queued email, so that the unit of work can wake an
 # in-process sender once it has committed instead of leaving the email to the next tick.
 OUTBOX_WRITTEN = "eventsvc.outbox_written"
+# In session.info: work the unit of work does just before it commits, by key (see before_commit).
+_BEFORE_COMMIT = "eventsvc.before_commit"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -130,6 +132,8 @@ def unit_of_work(writes: bool = True, session: Optional[Session] = None) -> Iter
     session.info[_WRITES] = writes
     try:
         yield session
+        for key in list(session.info.get(_BEFORE_COMMIT, ())):
+            do_before_commit_now(session, key)
     except BaseException:
         session.rollback()
         session.info.pop(OUTBOX_WRITTEN, None)
@@ -140,6 +144,21 @@ def unit_of_work(writes: bool = True, session: Optional[Session] = None) -> Iter
             _wake_sender()
     finally:
         session.info.pop(_WRITES, None)
+        session.info.pop(_BEFORE_COMMIT, None)
+
+
+def before_commit(session: Session, key: Hashable, work: Callable[[Session], None]) -> None:
+    """Have the unit of work call `work(session)` once, after the block and before it
+    commits, however often the same `key` is asked for."""
+    session.info.setdefault(_BEFORE_COMMIT, {})[key] = work
+
+
+def do_before_commit_now(session: Session, key: Hashable) -> None:
+    """Do the work asked for under `key` now, if any, rather than before the commit: for a
+    statement that needs what it would bring up to date."""
+    work = session.info.get(_BEFORE_COMMIT, {}).pop(key, None)
+    if work is not None:
+        work(session)
 
 
 def require_write_transaction(session: Session) -> None:

@@ -17,11 +17,14 @@ from pathlib import Path
 import psycopg
 import pytest
 from flask_migrate import upgrade
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from eventsvc import create_app
 from eventsvc.db import db
 from eventsvc.domain.clock import SettableClock
+from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.rules import SEATS_TAKEN, WAITING
 
 # The browser fixtures (Chromium, the app over HTTP), for the tests that drive a browser.
 pytest_plugins = ["tests.browser_support"]
@@ -123,7 +126,25 @@ def app(app_config):
     with app.app_context():  # the database arrives migrated, copied from a template
         yield app
         db.session.remove()
-        db.engine.dispose()
+        try:
+            assert_kept_counts_hold()
+        finally:
+            db.engine.dispose()
+
+
+def assert_kept_counts_hold() -> None:
+    """Whatever a test did, the counts kept on each event row are what its registrations say."""
+    with db.engine.connect() as connection:
+        kept = connection.execute(
+            select(Event.id, Event.kept_seats_taken, Event.kept_waitlist_length).order_by(Event.id)
+        ).all()
+        counted = dict.fromkeys((row.id for row in kept), (0, 0)) | {
+            event_id: (taken, waiting)
+            for event_id, taken, waiting in connection.execute(
+                select(Registration.event_id, SEATS_TAKEN, WAITING).group_by(Registration.event_id)
+            )
+        }
+    assert {row.id: (row.kept_seats_taken, row.kept_waitlist_length) for row in kept} == counted
 
 
 @pytest.fixture

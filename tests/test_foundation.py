@@ -167,10 +167,7 @@ def test_on_postgresql_the_standing_of_a_newcomer_is_planned_once(app, client):
         assert register(client, event["id"], f"p{number}@example.org").status_code == 201
     with unit_of_work(writes=False) as session:
         plans = session.execute(
-            text(
-                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-                " WHERE statement LIKE '%event_counts.taken%'"
-            )
+            text("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%AS org_held%'")
         ).one()
     assert plans.generic_plans > 0 and plans.custom_plans <= 1
 
@@ -230,3 +227,38 @@ def test_every_registration_keeps_its_consent_and_the_privacy_notice_in_force(ap
     assert shown["privacy_url"] == "https://verband.example/datenschutz" and shown["consented_at"].endswith("+01:00")
     listed = client.get(f"/api/v1/admin/events/{event['id']}/registrations", headers=ADMIN).get_json()
     assert listed[0]["privacy_url"] == "https://verband.example/datenschutz"
+
+
+def test_a_registration_after_a_cancellation_in_one_transaction_sees_the_freed_seat(app, client, clock):
+    """The counts kept on the event row are made again before a registration reads them
+    when the same unit of work has already changed the event's registrations."""
+    from eventsvc.domain import registrations
+
+    event = create_event(client, capacity=2)
+    first = register(client, event["id"], "first@example.org").get_json()
+    register(client, event["id"], "second@example.org")
+    with unit_of_work() as session:
+        registrations.cancel(session, registrations.get_by_id(session, first["id"]), clock.now())
+        newcomer = registrations.register(
+            session, event["id"], registrations.Applicant(name="Neu", email="third@example.org"), clock.now()
+        )
+    assert newcomer.status == "confirmed"
+    with unit_of_work(writes=False) as session:
+        kept = session.get(Event, event["id"])
+        assert (kept.kept_seats_taken, kept.kept_waitlist_length) == (2, 0)
+
+
+def test_work_asked_for_before_commit_is_done_once_and_not_after_a_rollback(app):
+    from eventsvc.db import before_commit
+
+    done = []
+    with unit_of_work() as session:
+        before_commit(session, "count", lambda session: done.append("first"))
+        before_commit(session, "count", lambda session: done.append("second"))
+    assert done == ["second"]
+    with pytest.raises(ValueError), unit_of_work() as session:
+        before_commit(session, "count", lambda session: done.append("rolled back"))
+        raise ValueError("refused")
+    with unit_of_work() as session:
+        pass
+    assert done == ["second"]

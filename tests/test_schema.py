@@ -41,3 +41,19 @@ def test_going_back_a_migration_keeps_the_registrations(app, client):
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM registrations")).scalar() == 3
     assert client.get(f"/api/v1/events/{event['id']}").status_code == 200
+
+
+def test_the_migration_that_keeps_counts_on_events_counts_what_is_there(app, client):
+    from flask_migrate import downgrade, upgrade
+
+    from tests.helpers import create_event, register
+
+    event = create_event(client, capacity=1)
+    for number in range(3):
+        register(client, event["id"], f"p{number}@example.org")
+    db.session.remove()
+    downgrade(revision="0005")
+    upgrade()
+    with db.engine.connect() as connection:
+        kept = connection.exec_driver_sql("SELECT kept_seats_taken, kept_waitlist_length FROM events").one()
+    assert tuple(kept) == (1, 2)

@@ -5,6 +5,10 @@ is SELECT ... FOR UPDATE, which serialises concurrent registrations for one even
 workers and instances; on SQLite the write transaction already holds the database's write
 lock (see eventsvc.db), and FOR UPDATE renders as nothing. Both refuse to run outside a
 unit of work that writes.
+
+Whoever locks an event may change its registrations, so the seats taken and the people
+waiting kept on the event row are counted again before that unit of work commits. A new
+registration, the one change that locks through lock_event_rules, counts itself.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from eventsvc.db import Prepared, require_write_transaction, run_together
+from eventsvc.db import Prepared, before_commit, do_before_commit_now, require_write_transaction, run_together
 from eventsvc.domain.errors import NotFound
 from eventsvc.domain.models import Event
+from eventsvc.domain.rules import recount
 
 
 def lock_event(session: Session, event_id: int) -> Event:
@@ -27,7 +32,12 @@ def lock_event(session: Session, event_id: int) -> Event:
     )
     if event is None:
         raise NotFound("No such event.")
+    before_commit(session, _recount_key(event_id), lambda session: recount(session, event_id))
     return event
+
+
+def _recount_key(event_id: int) -> tuple[str, int]:
+    return ("recount", event_id)
 
 
 # Registering is the hot path: its statements are built once, executed with parameters.
@@ -42,6 +52,8 @@ _LOCK_SEAT_RULES = (
         _EVENTS.registration_closes_at,
         _EVENTS.starts_at,
         _EVENTS.sequence,
+        _EVENTS.kept_seats_taken,
+        _EVENTS.kept_waitlist_length,
         _EVENTS.questions,
         _EVENTS.roles,
         _EVENTS.promotion_cutoff,
@@ -65,6 +77,7 @@ def lock_event_rules(
     and how someone may register, as a plain row rather than a loaded Event. The statements
     `after` run once the lock is granted, in the same round trip; their rows come back too."""
     require_write_transaction(session)
+    do_before_commit_now(session, _recount_key(event_id))
     rules, *results = run_together(session, (_LOCK_SEAT_RULES_PREPARED, {"event_id": event_id}), *after)
     if not rules:
         raise NotFound("No such event.")

@@ -77,6 +77,11 @@ class Event(Model):
     status: Mapped[str] = mapped_column(String(16), index=True)
     # Grows with every change sent to participants (RFC 5545 SEQUENCE).
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # The seats taken and the people waiting, kept so that registering need not count them
+    # under the event's lock (rules.py). Read them through locking.lock_event_rules, which
+    # brings them up to date within a transaction that changed the event's registrations.
+    kept_seats_taken: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    kept_waitlist_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
     # The last change that calendar clients should see: DTSTAMP/LAST-MODIFIED of feeds.
     changed_at: Mapped[datetime]

@@ -36,8 +36,7 @@ from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, Registration, UndeliverableAddress
 from eventsvc.domain.rules import (
     HOLDS_SEAT,
-    SEATS_TAKEN,
-    WAITING,
+    count_newcomer,
     count_of_event,
     is_public,
     is_registration_open,
@@ -108,10 +107,10 @@ def register(
 
     This is the path a booked-out event's rush runs through, and everything between locking
     the event and committing waits for it, so it is written as plain prebuilt statements:
-    lock the event row, read the counts and the address's registrations in one query, insert
-    the registration, its email and its first history entry. (Statements after the lock see
-    every committed seat: a READ COMMITTED statement's snapshot is taken when it starts,
-    after the lock was granted.)
+    lock the event row with the counts kept on it, read the address's registrations in the
+    same round trip, insert the registration, its email and its first history entry, and
+    count it on the event row. (Statements after the lock see every committed seat: a READ
+    COMMITTED statement's snapshot is taken when it starts, after the lock was granted.)
     """
     rules, [[standing]] = lock_event_rules(session, event_id, _standing_statement(event_id, applicant, now))
     if not is_public(rules.status):
@@ -142,7 +141,7 @@ def register(
     if reason is not None and not rules.waitlist_enabled:
         raise EventFull("The event is fully booked.")
     # Everyone waitlisted so far registered earlier, so the newcomer is last in line.
-    position = None if reason is None else standing.waiting + 1
+    position = None if reason is None else rules.kept_waitlist_length + 1
     pending = chosen if reason is not None else []
     made = _insert(
         session,
@@ -173,15 +172,16 @@ def _reason_to_wait(
     """Why the newcomer waits, or None when they get a seat. Where contingents apply, only
     the people waiting who could take a seat now are ahead of them."""
     if not contingents.apply(rules, now):
-        return None if newcomer_gets_seat(standing.taken, standing.waiting, rules.capacity) else WaitlistReason.FULL
+        gets_seat = newcomer_gets_seat(rules.kept_seats_taken, rules.kept_waitlist_length, rules.capacity)
+        return None if gets_seat else WaitlistReason.FULL
     member = bool(membership and membership.member)
     blocked = contingents.reason_to_wait(rules, standing.org_held, member, now)
     if blocked is not None:
         return blocked
-    free = rules.capacity - standing.taken
+    free = rules.capacity - rules.kept_seats_taken
     if free <= 0:
         return WaitlistReason.FULL
-    if standing.waiting == 0:  # nobody waits, so nobody is ahead: no need to ask who could
+    if rules.kept_waitlist_length == 0:  # nobody waits, so nobody is ahead: no need to ask who could
         return None
     ahead = contingents.waiting_ahead(session, rules, free, now) or 0
     return None if free > ahead else WaitlistReason.FULL
@@ -285,6 +285,7 @@ def _insert(
             },
         ),
         outbox.first_email(session, kind, event_id, token, email, sequence, now, params),
+        count_newcomer(event_id, status),
         *event_sessions.pending_with_registration(event_id, token, pending_sessions, now),
     )
     registration_id = inserted.id
@@ -366,8 +367,7 @@ def transfer(
 
 
 def _standing(session: Session, event_id: int, applicant: Applicant, now: datetime) -> Any:
-    """Seats taken, people waiting, the address's live registration for this event, how
-    often it registered lately, its personal feed token, whether it is undeliverable, and
+    """The address's live registration for this event, how often it registered lately, its personal feed token, whether it is undeliverable, and
     its organization with the seats that holds: one statement."""
     [[standing]] = run_together(session, _standing_statement(event_id, applicant, now))
     return standing
@@ -398,15 +398,7 @@ def _oldest_recent(session: Session, event_id: int, email_normalized: str, now: 
 _REGISTRATIONS = Registration.__table__.c
 _OF_ADDRESS = (Registration.event_id == bindparam("event_id")) & (Registration.email_normalized == bindparam("email"))
 _RECENT = _OF_ADDRESS & (Registration.created_at > bindparam("since", type_=Registration.created_at.type))
-# Seats taken and people waiting in one pass over the event's registrations.
-_EVENT_COUNTS = (
-    select(SEATS_TAKEN.label("taken"), WAITING.label("waiting"))
-    .where(Registration.event_id == bindparam("event_id"))
-    .subquery("event_counts")
-)
 _STANDING_QUERY = select(
-    _EVENT_COUNTS.c.taken,
-    _EVENT_COUNTS.c.waiting,
     select(Registration.id)
     .where(_OF_ADDRESS, Registration.status.in_([literal(status) for status in LIVE]))
     .limit(1)
@@ -429,7 +421,7 @@ _STANDING_QUERY = select(
     count_of_event(
         bindparam("event_id"), HOLDS_SEAT & (Registration.organization_key == organizations.MATCHED_KEY)
     ).label("org_held"),
-).select_from(_EVENT_COUNTS)
+)
 _STANDING = Prepared(_STANDING_QUERY, plan_once=True)
 _INSERT_REGISTRATION = Prepared(
     insert(Registration).returning(_REGISTRATIONS.id),

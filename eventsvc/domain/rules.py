@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import ColumnElement, ScalarSelect, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
+from eventsvc.db import Prepared
 from eventsvc.domain.models import Event, Registration
 from eventsvc.domain.statuses import CONFIRMED, SEAT_HOLDING, WAITLISTED, EventStatus
 
@@ -39,6 +40,38 @@ def count_of_event(event_id: ColumnElement[int] | int, condition: ColumnElement[
     """How many of one event's registrations meet `condition`, as a scalar subquery: a range
     of the (event, status) index, however many registrations the event has."""
     return select(func.count()).where(Registration.event_id == event_id, condition).scalar_subquery()
+
+
+def recount(session: Session, event_id: int) -> None:
+    """Make the counts kept on the event row (seats taken, people waiting) again from its
+    registrations. Every change of the event's registrations is followed by this before it
+    commits (locking.lock_event asks for it), except a newcomer's, counted by one."""
+    session.execute(
+        update(Event)
+        .where(Event.id == event_id)
+        .values(
+            kept_seats_taken=count_of_event(event_id, HOLDS_SEAT),
+            kept_waitlist_length=count_of_event(event_id, IS_WAITING),
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+# A newcomer's registration counted on its event row, as a statement prepared once.
+_COUNT_NEWCOMER = Prepared(
+    update(Event)
+    .where(Event.id == bindparam("event_id"))
+    .values(
+        kept_seats_taken=Event.kept_seats_taken + bindparam("seats", type_=Integer),
+        kept_waitlist_length=Event.kept_waitlist_length + bindparam("waiting", type_=Integer),
+    )
+)
+
+
+def count_newcomer(event_id: int, status: str) -> tuple[Prepared, dict[str, Any]]:
+    """The statement that counts a new registration of `status` on its event row."""
+    holds_seat = status in SEAT_HOLDING
+    return _COUNT_NEWCOMER, {"event_id": event_id, "seats": int(holds_seat), "waiting": int(status == WAITLISTED)}
 
 
 def occupancy(session: Session, event_ids: list[int]) -> dict[int, Occupancy]:
