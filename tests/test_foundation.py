@@ -262,3 +262,57 @@ def test_work_asked_for_before_commit_is_done_once_and_not_after_a_rollback(app)
     with unit_of_work() as session:
         pass
     assert done == ["second"]
+
+
+def _writers_queue_is_free(app) -> bool:
+    """Whether another writer could take the SQLite database's place in the queue now."""
+    import fcntl
+    import os
+
+    path = make_url(app.config["DATABASE_URL"]).database
+    fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # which lets go of it again
+    return True
+
+
+def test_on_sqlite_a_write_holds_the_writers_queue_until_it_commits_or_rolls_back(app, client):
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("SQLite's writers queue on a file lock")
+    event = create_event(client)
+    assert _writers_queue_is_free(app)
+    with unit_of_work() as session:
+        lock_event(session, event["id"])
+        assert not _writers_queue_is_free(app)
+    assert _writers_queue_is_free(app)
+    with pytest.raises(ValueError), unit_of_work() as session:
+        lock_event(session, event["id"])
+        raise ValueError("refused")
+    assert _writers_queue_is_free(app)
+    with unit_of_work(writes=False) as session:
+        session.get(Event, event["id"])
+        assert _writers_queue_is_free(app)  # a read queues behind no writer
+
+
+def test_on_sqlite_a_writer_kept_waiting_too_long_gets_a_503_and_the_next_one_gets_in(app, client, monkeypatch):
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("SQLite's writers queue on a file lock")
+    import eventsvc.db
+
+    event = create_event(client)
+    monkeypatch.setattr(eventsvc.db, "LOCK_TIMEOUT_SECONDS", 0.2)
+    holder = db.engine.connect()
+    try:
+        holder.begin()
+        holder.execute(update(Event).where(Event.id == event["id"]).values(sequence=Event.sequence))
+        kept_waiting = register(client, event["id"], "late@example.org")
+        assert kept_waiting.status_code == 503
+        holder.commit()
+    finally:
+        holder.close()
+    assert register(client, event["id"], "late@example.org").status_code == 201
+    assert _writers_queue_is_free(app)
