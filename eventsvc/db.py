@@ -45,12 +45,14 @@ import psycopg
 from flask import current_app, has_app_context
 from flask_sqlalchemy import SQLAlchemy
 from psycopg.pq import ExecStatus
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import ColumnElement, DateTime, Integer, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, registry
 from sqlalchemy.pool import Pool
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,8 @@ _WRITE_IN_A_READ = "a unit of work that reads does not write; use unit_of_work(w
 # Set in session.info when a transaction queued email, so that the unit of work can wake an
 # in-process sender once it has committed instead of leaving the email to the next tick.
 OUTBOX_WRITTEN = "eventsvc.outbox_written"
+# In a PostgreSQL connection's info: statements run_later left for the next round trip.
+_LATER = "eventsvc.later"
 # In session.info: work the unit of work does just before it commits, by key (see before_commit).
 _BEFORE_COMMIT = "eventsvc.before_commit"
 
@@ -139,6 +143,9 @@ def unit_of_work(writes: bool = True, session: Optional[Session] = None) -> Iter
         yield session
         for key in list(session.info.get(_BEFORE_COMMIT, ())):
             do_before_commit_now(session, key)
+        if writes and session.in_transaction():
+            # On PostgreSQL, what run_later left goes in the COMMIT's round trip.
+            _send_later_statements(session.connection(), commit=True)
     except BaseException:
         session.rollback()
         session.info.pop(OUTBOX_WRITTEN, None)
@@ -339,6 +346,7 @@ def _commit_then_leave_the_queue(conn: Connection) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _roll_back_then_leave_the_queue(conn: Connection) -> None:
+    conn.info.pop(_LATER, None)  # never sent: they go with the transaction
     _end_then_leave_the_queue(conn, "rollback")
 
 
@@ -353,7 +361,10 @@ def _end_then_leave_the_queue(conn: Connection, end: str) -> None:
 
 @event.listens_for(Pool, "checkin")
 def _leave_the_queue_on_return(_dbapi_connection: Any, record: Any) -> None:
-    writers = record.info.get(_WRITERS_QUEUE) if record is not None else None
+    if record is None:
+        return
+    record.info.pop(_LATER, None)
+    writers = record.info.get(_WRITERS_QUEUE)
     if writers is not None:
         writers.leave()
 
@@ -393,11 +404,37 @@ def _before_statement(
         and (context.isinsert or context.isupdate or context.isdelete)
     ):
         raise RuntimeError(_WRITE_IN_A_READ)
+    if conn.info.get(_LATER):
+        _send_later_statements(conn)
     if conn.info.pop(_BEGIN_PENDING, False):
         cursor.execute("BEGIN")
 
 
 # --- statements on the hot path ------------------------------------------------------------
+
+
+class NextId(ColumnElement[int]):
+    """The id the next row of a table gets, read before its INSERT so that the INSERT need
+    not return it (and can go with the COMMIT, see run_later): on PostgreSQL the next value
+    of the table's sequence; on SQLite, whose write transaction excludes every other writer,
+    one above the largest id, as SQLite would choose itself."""
+
+    inherit_cache = True
+    _traverse_internals = [("table_name", InternalTraversal.dp_string)]  # noqa: RUF012  # as SQLAlchemy declares it
+    type = Integer()
+
+    def __init__(self, table_name: str) -> None:
+        self.table_name = table_name
+
+
+@compiles(NextId, "postgresql")
+def _next_id_postgresql(element: NextId, compiler: Any, **_kw: Any) -> str:
+    return f"nextval('{element.table_name}_id_seq')"
+
+
+@compiles(NextId, "sqlite")
+def _next_id_sqlite(element: NextId, compiler: Any, **_kw: Any) -> str:
+    return f"(SELECT coalesce(max(id), 0) + 1 FROM {element.table_name})"
 
 
 class Prepared:
@@ -484,26 +521,56 @@ class _CompiledForm:
 def run_together(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -> list[list[Any]]:
     """Run the statements in order inside the session's transaction and return each one's
     rows: on PostgreSQL in one round trip (each statement still runs after the one before it
-    has finished, so a statement after a lock sees what the lock's holder committed)."""
+    has finished, so a statement after a lock sees what the lock's holder committed).
+    Statements left by run_later go first."""
     connection = session.connection()
-    dialect = connection.dialect
-    driver = connection.connection.driver_connection
-    forms = [(prepared.form(dialect), values) for prepared, values in calls]
+    statements = _checked(connection, calls)
+    plan_once = [prepared.plan_once for prepared, _ in calls]
+    waiting: list[tuple[_CompiledForm, Any]] = connection.info.pop(_LATER, [])
+    fetched = _run(connection, waiting + statements, [False] * len(waiting) + plan_once)[len(waiting) :]
+    return [form.rows(rows) for (form, _), rows in zip(statements, fetched, strict=True)]
+
+
+def run_later(session: Session, *calls: tuple[Prepared, Mapping[str, Any]]) -> None:
+    """Run statements whose results nobody reads, in order, inside the session's transaction:
+    on SQLite at once; on PostgreSQL with the transaction's next round trip (the next
+    statement, or the COMMIT), so that they cost none of their own. A statement that fails
+    fails there, and the unit of work rolls back as for any other."""
+    connection = session.connection()
+    statements = _checked(connection, calls)
+    if connection.dialect.name == "postgresql":
+        connection.info.setdefault(_LATER, []).extend(statements)
+    else:
+        _run(connection, statements, [False] * len(statements))
+
+
+def _checked(connection: Connection, calls: Sequence[tuple[Prepared, Mapping[str, Any]]]) -> list[Any]:
+    forms = [(prepared.form(connection.dialect), values) for prepared, values in calls]
     statements = [(form, form.parameters(values)) for form, values in forms]
     if connection.info.get(_READS_ONLY) and any(form.writes for form, _ in statements):
         raise RuntimeError(_WRITE_IN_A_READ)
+    return statements
+
+
+def _run(connection: Connection, statements: list[Any], plan_once: list[bool], commit: bool = False) -> list[Any]:
+    dialect = connection.dialect
+    driver = connection.connection.driver_connection
     begin = connection.info.pop(_BEGIN_PENDING, False)
-    plan_once = [prepared.plan_once for prepared, _ in calls]
     try:
-        if dialect.name == "postgresql" and (begin or len(statements) > 1 or any(plan_once)):
-            fetched = _pipelined(driver, statements, begin, plan_once)
-        else:
-            fetched = [_executed(driver, form.sql, parameters) for form, parameters in statements]
+        if dialect.name == "postgresql" and (begin or commit or len(statements) > 1 or any(plan_once)):
+            return _pipelined(driver, statements, begin, plan_once, commit)
+        return [_executed(driver, form.sql, parameters) for form, parameters in statements]
     except dialect.loaded_dbapi.Error as error:
         raise DBAPIError.instance(
             "; ".join(form.sql for form, _ in statements), None, error, dialect.loaded_dbapi.Error, dialect=dialect
         ) from error
-    return [form.rows(rows) for (form, _), rows in zip(statements, fetched, strict=True)]
+
+
+def _send_later_statements(connection: Connection, commit: bool = False) -> None:
+    """Send what run_later left (on PostgreSQL), with the COMMIT if `commit`."""
+    waiting = connection.info.pop(_LATER, None)
+    if waiting:
+        _run(connection, waiting, [False] * len(waiting), commit)
 
 
 def _executed(driver: Any, sql: str, parameters: Any) -> list[Any]:
@@ -525,7 +592,7 @@ def _fetched(cursor: Any) -> list[Any]:
 
 
 def _pipelined(
-    driver: Any, statements: list[tuple[_CompiledForm, Any]], begin: bool, plan_once: list[bool]
+    driver: Any, statements: list[tuple[_CompiledForm, Any]], begin: bool, plan_once: list[bool], commit: bool = False
 ) -> list[list[Any]]:
     cursors = []
     with driver.pipeline():
@@ -541,6 +608,8 @@ def _pipelined(
             if generic:
                 driver.execute("RESET plan_cache_mode")
             cursors.append(cursor)
+        if commit:
+            driver.execute("COMMIT")
     # Leaving the pipeline sent it and waited for every result.
     fetched = [_fetched(cursor) for cursor in cursors]
     for cursor in cursors:

@@ -316,3 +316,51 @@ def test_on_sqlite_a_writer_kept_waiting_too_long_gets_a_503_and_the_next_one_ge
         holder.close()
     assert register(client, event["id"], "late@example.org").status_code == 201
     assert _writers_queue_is_free(app)
+
+
+_RENAME = Prepared(update(Event).where(Event.id == bindparam("event_id")).values(title=bindparam("title")))
+
+
+def test_statements_run_later_are_written_with_the_commit_and_seen_by_the_next_statement(app, client):
+    from eventsvc.db import run_later
+
+    event = create_event(client, title="Fachtag")
+    with unit_of_work() as session:
+        lock_event(session, event["id"])
+        run_later(session, (_RENAME, {"event_id": event["id"], "title": "Later"}))
+        assert session.scalar(select(Event.title).where(Event.id == event["id"])) == "Later"
+        run_later(session, (_RENAME, {"event_id": event["id"], "title": "At the commit"}))
+    with unit_of_work(writes=False) as session:
+        assert session.scalar(select(Event.title).where(Event.id == event["id"])) == "At the commit"
+
+
+def test_statements_run_later_go_with_a_rollback_and_not_into_the_next_transaction(app, client):
+    from eventsvc.db import run_later
+
+    event = create_event(client, title="Fachtag")
+    with pytest.raises(LookupError), unit_of_work() as session:
+        lock_event(session, event["id"])
+        run_later(session, (_RENAME, {"event_id": event["id"], "title": "Refused"}))
+        raise LookupError("the caller refuses")
+    with unit_of_work() as session:
+        lock_event(session, event["id"])
+    with unit_of_work(writes=False) as session:
+        assert session.scalar(select(Event.title).where(Event.id == event["id"])) == "Fachtag"
+
+
+def test_a_statement_run_later_that_fails_fails_the_unit_of_work_and_nothing_of_it_is_kept(app, client):
+    from sqlalchemy.exc import IntegrityError
+
+    from eventsvc.db import run_later
+
+    event = create_event(client, title="Fachtag")
+    taken = create_event(client, title="Other")
+    clash = Prepared(update(Event).where(Event.id == bindparam("event_id")).values(uid=bindparam("uid")))
+    with pytest.raises(IntegrityError), unit_of_work() as session:
+        lock_event(session, event["id"])
+        session.execute(update(Event).where(Event.id == event["id"]).values(capacity=1))
+        uid = session.scalar(select(Event.uid).where(Event.id == taken["id"]))
+        run_later(session, (clash, {"event_id": event["id"], "uid": uid}))
+    with unit_of_work(writes=False) as session:
+        assert session.scalar(select(Event.capacity).where(Event.id == event["id"])) == event["capacity"]
+    assert register(client, event["id"], "after@example.org").status_code == 201

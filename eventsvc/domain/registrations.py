@@ -18,7 +18,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from eventsvc.db import Prepared, run_together
+from eventsvc.db import NextId, Prepared, run_later, run_together
 from eventsvc.domain import bounces, contingents, history, organizations, outbox, policies, questions, seats
 from eventsvc.domain import sessions as event_sessions
 from eventsvc.domain.errors import (
@@ -112,7 +112,9 @@ def register(
     count it on the event row. (Statements after the lock see every committed seat: a READ
     COMMITTED statement's snapshot is taken when it starts, after the lock was granted.)
     """
-    rules, [[standing]] = lock_event_rules(session, event_id, _standing_statement(event_id, applicant, now))
+    rules, [[standing], [new_id]] = lock_event_rules(
+        session, event_id, _standing_statement(event_id, applicant, now), (_NEXT_REGISTRATION_ID, {})
+    )
     if not is_public(rules.status):
         raise NotFound("No such event.")
     if not is_registration_open(rules, now):
@@ -145,6 +147,7 @@ def register(
     pending = chosen if reason is not None else []
     made = _insert(
         session,
+        new_id.id,
         event_id,
         applicant,
         Placement(WAITLISTED if reason else CONFIRMED, position, reason.value if reason else None, membership),
@@ -237,6 +240,7 @@ class Placement:
 
 def _insert(
     session: Session,
+    registration_id: int,
     event_id: int,
     applicant: Applicant,
     placement: Placement,
@@ -248,19 +252,22 @@ def _insert(
     now: datetime,
     pending_sessions: Sequence[str] = (),
 ) -> Registered:
-    """A new registration with its email, its first history entry and, for someone who
-    waits, the sessions they chose, in one round trip."""
+    """A new registration (of the id read before, see db.NextId) with its email, its first
+    history entry, its count on the event row and, for someone who waits, the sessions they
+    chose. Nothing of it is read back, so on PostgreSQL it goes with the next round trip,
+    the COMMIT's when nothing else follows (db.run_later)."""
     email = applicant.email.strip()
     token = secrets.token_urlsafe(32)
     status, position, membership = placement.status, placement.position, placement.membership
     confirmed = status == CONFIRMED
     organization = applicant.organization or (membership.name if membership else None)
     kind, params = (outbox.CONFIRMATION, None) if confirmed else (outbox.WAITLISTED, {"position": position})
-    [[inserted], *_] = run_together(
+    run_later(
         session,
         (
             _INSERT_REGISTRATION,
             {
+                "id": registration_id,
                 "event_id": event_id,
                 "token": token,
                 "name": applicant.name,
@@ -288,7 +295,6 @@ def _insert(
         count_newcomer(event_id, status),
         *event_sessions.pending_with_registration(event_id, token, pending_sessions, now),
     )
-    registration_id = inserted.id
     history.log_creation(registration_id, status, by)
     return Registered(
         registration_id,
@@ -341,13 +347,16 @@ def transfer(
         event.questions or [], substitute.answers, substitute.sensitive_consent
     )
     check_role(event.roles, substitute.role)
-    standing = _standing(session, event.id, substitute, now)
+    [[standing], [new_id]] = run_together(
+        session, _standing_statement(event.id, substitute, now), (_NEXT_REGISTRATION_ID, {})
+    )
     membership = organizations.membership_in(standing, substitute.organization_key)
     if standing.live_id is not None:
         raise AlreadyRegistered("The substitute's address is already registered for the event.")
     seats.withdraw_invite(session, event, registration, outbox.CANCELLED, now)
     made = _insert(
         session,
+        new_id.id,
         event.id,
         substitute,
         Placement(CONFIRMED, membership=membership),
@@ -395,7 +404,6 @@ def _oldest_recent(session: Session, event_id: int, email_normalized: str, now: 
     )
 
 
-_REGISTRATIONS = Registration.__table__.c
 _OF_ADDRESS = (Registration.event_id == bindparam("event_id")) & (Registration.email_normalized == bindparam("email"))
 _RECENT = _OF_ADDRESS & (Registration.created_at > bindparam("since", type_=Registration.created_at.type))
 _STANDING_QUERY = select(
@@ -423,9 +431,11 @@ _STANDING_QUERY = select(
     ).label("org_held"),
 )
 _STANDING = Prepared(_STANDING_QUERY, plan_once=True)
+_NEXT_REGISTRATION_ID = Prepared(select(NextId(Registration.__tablename__).label("id")))
 _INSERT_REGISTRATION = Prepared(
-    insert(Registration).returning(_REGISTRATIONS.id),
+    insert(Registration).inline(),
     column_keys=[
+        "id",
         "event_id",
         "token",
         "name",
