@@ -204,13 +204,10 @@ def mark_written(session: Session) -> None:
 
 
 _INSERT = insert(OutboxMessage)
-# A new registration's first email, written in the same round trip as the registration
-# (db.run_together): its registration is found by the token, known before either insert.
-_FIRST_EMAIL_COLUMNS = [c.name for c in OutboxMessage.__table__.c if c.name not in ("id", "registration_id")]
+# A new registration's first email, written with the registration (db.run_later).
+_FIRST_EMAIL_COLUMNS = [c.name for c in OutboxMessage.__table__.c if c.name != "id"]
 _INSERT_FIRST_EMAIL = Prepared(
-    insert(OutboxMessage)
-    .values(registration_id=select(Registration.id).where(Registration.token == bindparam("token")).scalar_subquery())
-    .inline(),  # no RETURNING of the new id: nobody reads it
+    insert(OutboxMessage).inline(),  # no RETURNING of the new id: nobody reads it
     column_keys=_FIRST_EMAIL_COLUMNS,
 )
 
@@ -219,17 +216,15 @@ def first_email(
     session: Session,
     kind: str,
     event_id: int,
-    token: str,
+    registration_id: int,
     recipient: str,
     sequence: int,
     now: datetime,
     params: Optional[dict[str, Any]] = None,
 ) -> tuple[Prepared, dict[str, Any]]:
     """The statement that queues a new registration's first email, to run with its insert."""
-    row = new_row(kind, event_id, None, recipient, sequence, now, params)
-    del row["registration_id"]
     mark_written(session)
-    return _INSERT_FIRST_EMAIL, {**row, "token": token}
+    return _INSERT_FIRST_EMAIL, new_row(kind, event_id, registration_id, recipient, sequence, now, params)
 
 
 def last_email_of_kind_to(session: Session, event_id: int, email_normalized: str, kind: str) -> Optional[datetime]:

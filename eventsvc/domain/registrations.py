@@ -107,10 +107,11 @@ def register(
 
     This is the path a booked-out event's rush runs through, and everything between locking
     the event and committing waits for it, so it is written as plain prebuilt statements:
-    lock the event row with the counts kept on it, read the address's registrations in the
-    same round trip, insert the registration, its email and its first history entry, and
-    count it on the event row. (Statements after the lock see every committed seat: a READ
-    COMMITTED statement's snapshot is taken when it starts, after the lock was granted.)
+    lock the event row with the counts kept on it, read the address's registrations and the
+    new registration's id in the same round trip, insert the registration, its email and its
+    first history entry, and count it on the event row, with the commit. (Statements after
+    the lock see every committed seat: a READ COMMITTED statement's snapshot is taken when
+    it starts, after the lock was granted.)
     """
     rules, [[standing], [new_id]] = lock_event_rules(
         session, event_id, _standing_statement(event_id, applicant, now), (_NEXT_REGISTRATION_ID, {})
@@ -291,9 +292,9 @@ def _insert(
                 **history.creation_columns(status, by),
             },
         ),
-        outbox.first_email(session, kind, event_id, token, email, sequence, now, params),
+        outbox.first_email(session, kind, event_id, registration_id, email, sequence, now, params),
         count_newcomer(event_id, status),
-        *event_sessions.pending_with_registration(event_id, token, pending_sessions, now),
+        *event_sessions.pending_with_registration(event_id, registration_id, pending_sessions, now),
     )
     history.log_creation(registration_id, status, by)
     return Registered(

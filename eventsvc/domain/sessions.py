@@ -161,12 +161,14 @@ def choose(
 
 
 def pending_with_registration(
-    event_id: int, token: str, keys: Sequence[str], now: datetime
+    event_id: int, registration_id: int, keys: Sequence[str], now: datetime
 ) -> list[tuple[Prepared, dict[str, Any]]]:
     """The statements that write the choices of someone who waits for the event, to run
-    with their registration's insert (db.run_together): someone still waiting holds pending
+    with their registration's insert (db.run_later): someone still waiting holds pending
     choices whatever the sessions' counts, so nothing needs counting first."""
-    return [(_INSERT_PENDING_CHOICE, {"token": token, **row}) for row in _pending(event_id, keys, now)]
+    return [
+        (_INSERT_PENDING_CHOICE, {"registration_id": registration_id, **row}) for row in _pending(event_id, keys, now)
+    ]
 
 
 def shown_pending(keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -185,10 +187,7 @@ _CHOICE_COLUMNS = ["event_id", "session_key", "status", "created_at", "attended"
 _INSERT_CHOICE = Prepared(insert(RegistrationSession).inline(), column_keys=["registration_id", *_CHOICE_COLUMNS])
 # The registration is found by its token, known before either insert (as its first email finds it).
 _INSERT_PENDING_CHOICE = Prepared(
-    insert(RegistrationSession)
-    .values(registration_id=select(Registration.id).where(Registration.token == bindparam("token")).scalar_subquery())
-    .inline(),
-    column_keys=_CHOICE_COLUMNS,
+    insert(RegistrationSession).inline(), column_keys=["registration_id", *_CHOICE_COLUMNS]
 )
 
 
