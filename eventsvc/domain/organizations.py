@@ -244,9 +244,20 @@ _BY_DOMAIN_KEY = (
     .limit(1)
     .scalar_subquery()
 )
-MATCHED_KEY = case((bindparam("org_key", type_=String).is_not(None), _GIVEN), else_=_BY_DOMAIN_KEY)
+# The key is worked out once, in a row of its own that the columns below read: written into
+# each of them, the domain look-up ran once per column. (OFFSET 0 keeps PostgreSQL from
+# writing it into each of them itself.)
+_MATCHED = (
+    select(
+        _GIVEN.label("given"),
+        case((bindparam("org_key", type_=String).is_not(None), _GIVEN), else_=_BY_DOMAIN_KEY).label("key"),
+    )
+    .offset(0)
+    .subquery("matched")
+)
+MATCHED_KEY = _MATCHED.c.key
 MEMBERSHIP_COLUMNS = (
-    _GIVEN.label("org_given"),
+    _MATCHED.c.given.label("org_given"),
     MATCHED_KEY.label("org_key"),
     select(Organization.name).where(Organization.key == MATCHED_KEY).scalar_subquery().label("org_name"),
     select(Organization.member).where(Organization.key == MATCHED_KEY).scalar_subquery().label("org_member"),
