@@ -25,7 +25,8 @@ EXAMPLES = int(os.environ.get("EVENTSVC_SCHEMATHESIS_EXAMPLES", "12"))
 # questions of the event at hand, a message's documents, which must be the event's own, and
 # an organizations import, whose CSV header and rows are checked as a whole, and a session's
 # check-in, which needs a seat in that session; feedback answers, which must fit the event's
-# feedback questions, and a choice of sessions, which must exist and not overlap.
+# feedback questions, a choice of sessions, which must exist and not overlap, and the
+# registrations listed for one session, which must be one of the event's.
 # Every other check still runs on these operations.
 CROSS_FIELD_RULES = {
     "POST /api/v1/admin/events",
@@ -40,6 +41,7 @@ CROSS_FIELD_RULES = {
     "POST /api/v1/admin/registrations/{registration_id}/checkin",
     "POST /api/v1/feedback/{token}",
     "PUT /api/v1/registrations/{token}/sessions",
+    "GET /api/v1/admin/events/{event_id}/registrations",
 }
 
 
