@@ -224,7 +224,8 @@ class RegistrationSession(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    # Found by its registration through the unique (registration, session) index.
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"))
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     session_key: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))

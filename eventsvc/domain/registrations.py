@@ -162,10 +162,8 @@ def register(
     )
     if standing.undeliverable:
         bounces.lift_for_new_registration(session, normalize_email(applicant.email))
-    if not chosen:
+    if not chosen or pending:
         return made
-    if pending:
-        return replace(made, sessions=tuple(event_sessions.shown_pending(pending)))
     choices = event_sessions.choose(session, rules, made.id, chosen, True, now)
     return replace(made, sessions=tuple(choices))
 
@@ -307,6 +305,7 @@ def _insert(
         waitlist_reason=placement.waitlist_reason,
         organization_key=membership.key if membership else None,
         organization=organization,
+        sessions=tuple(event_sessions.shown_pending(pending_sessions)),
     )
 
 
