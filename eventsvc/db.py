@@ -8,7 +8,8 @@ The split between the two databases lives here and nowhere else:
   IMMEDIATE and so holds the database's write lock from its first statement (SQLAlchemy's
   documented recipe: the driver's own transaction handling is switched off). A read never
   waits behind a writer (WAL mode). Writers queue for that lock on a `flock` first
-  (WritersQueue), which the kernel hands on at once; SQLite's own wait sleeps between tries.
+  (WritersQueue), tried far more often than SQLite's own wait tries its lock.
+- Reading a new row's id before its INSERT (NextId): a sequence, or the largest id plus one.
 - How long a lock is waited for: SQLite's busy_timeout, PostgreSQL's lock_timeout. Past
   it, the statement fails, and the edge answers 503.
 - Inserting rows that may already exist (ON CONFLICT DO NOTHING), which SQLAlchemy builds

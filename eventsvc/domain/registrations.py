@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import bindparam, exists, func, insert, literal, select
+from sqlalchemy import bindparam, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from eventsvc.db import NextId, Prepared, run_later, run_together
@@ -36,6 +36,7 @@ from eventsvc.domain.locking import lock_event, lock_event_rules
 from eventsvc.domain.models import Event, Registration, UndeliverableAddress
 from eventsvc.domain.rules import (
     HOLDS_SEAT,
+    IS_LIVE,
     count_newcomer,
     count_of_event,
     is_public,
@@ -44,7 +45,7 @@ from eventsvc.domain.rules import (
     newcomer_gets_seat,
     waitlist_positions,
 )
-from eventsvc.domain.statuses import CANCELLED, CONFIRMED, LIVE, SEAT_HOLDING, WAITLISTED, CancelReason, EventStatus
+from eventsvc.domain.statuses import CANCELLED, CONFIRMED, SEAT_HOLDING, WAITLISTED, CancelReason, EventStatus
 from eventsvc.domain.vocabulary import NextRegistration, WaitlistReason
 
 # The already-registered email may be triggered by anyone who knows an address: at most
@@ -407,11 +408,7 @@ def _oldest_recent(session: Session, event_id: int, email_normalized: str, now: 
 _OF_ADDRESS = (Registration.event_id == bindparam("event_id")) & (Registration.email_normalized == bindparam("email"))
 _RECENT = _OF_ADDRESS & (Registration.created_at > bindparam("since", type_=Registration.created_at.type))
 _STANDING_QUERY = select(
-    select(Registration.id)
-    .where(_OF_ADDRESS, Registration.status.in_([literal(status) for status in LIVE]))
-    .limit(1)
-    .scalar_subquery()
-    .label("live_id"),
+    select(Registration.id).where(_OF_ADDRESS, IS_LIVE).limit(1).scalar_subquery().label("live_id"),
     # Over the address's registrations only: given the event too, PostgreSQL may plan the
     # count along the (event, status) index, which walks every registration of the event.
     select(func.count().filter(_RECENT))

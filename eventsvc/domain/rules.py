@@ -9,12 +9,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import ColumnElement, Integer, ScalarSelect, and_, bindparam, case, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    ScalarSelect,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from eventsvc.db import Prepared
 from eventsvc.domain.models import Event, Registration
-from eventsvc.domain.statuses import CONFIRMED, SEAT_HOLDING, WAITLISTED, EventStatus
+from eventsvc.domain.statuses import CONFIRMED, LIVE, SEAT_HOLDING, WAITLISTED, EventStatus
 
 # How long a cancelled event stays in the public feed, so that subscribers see it go.
 CANCELLED_VISIBLE_FOR = timedelta(days=30)
@@ -31,6 +44,10 @@ class Occupancy:
 # so that a statement using them is rendered once and prepared.
 HOLDS_SEAT = Registration.status.in_([literal(status) for status in SEAT_HOLDING])
 IS_WAITING = Registration.status == WAITLISTED
+# Whether a registration is live, with the statuses written as constants, in the words of
+# the partial unique index on (event, address): a query that says it so can use that index,
+# where with the statuses as parameters SQLite cannot know that it applies.
+IS_LIVE = Registration.status.in_([literal_column(f"'{status}'") for status in LIVE])
 # Both counts over many events at once (GROUP BY event), for listings.
 SEATS_TAKEN = func.count().filter(HOLDS_SEAT)
 WAITING = func.count().filter(IS_WAITING)
