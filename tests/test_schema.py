@@ -24,11 +24,8 @@ def test_sqlite_runs_in_wal_mode_with_immediate_transactions(app):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_going_back_a_migration_keeps_the_registrations(app, client):
-    """A downgrade that copies `events` (SQLite's batch mode) must not take its
-    registrations with it through ON DELETE CASCADE."""
+def _three_people_for_one_seat_then_down_to_and_up_from(client, revision: str) -> dict:
     from flask_migrate import downgrade, upgrade
-    from sqlalchemy import text
 
     from tests.helpers import create_event, register
 
@@ -36,24 +33,22 @@ def test_going_back_a_migration_keeps_the_registrations(app, client):
     for number in range(3):
         register(client, event["id"], f"p{number}@example.org")
     db.session.remove()
-    downgrade(revision="0004")
+    downgrade(revision=revision)
     upgrade()
+    return event
+
+
+def test_going_back_a_migration_keeps_the_registrations(app, client):
+    """A downgrade that copies `events` (SQLite's batch mode) must not take its
+    registrations with it through ON DELETE CASCADE."""
+    event = _three_people_for_one_seat_then_down_to_and_up_from(client, "0004")
     with db.engine.connect() as connection:
-        assert connection.execute(text("SELECT count(*) FROM registrations")).scalar() == 3
+        assert connection.exec_driver_sql("SELECT count(*) FROM registrations").scalar() == 3
     assert client.get(f"/api/v1/events/{event['id']}").status_code == 200
 
 
 def test_the_migration_that_keeps_counts_on_events_counts_what_is_there(app, client):
-    from flask_migrate import downgrade, upgrade
-
-    from tests.helpers import create_event, register
-
-    event = create_event(client, capacity=1)
-    for number in range(3):
-        register(client, event["id"], f"p{number}@example.org")
-    db.session.remove()
-    downgrade(revision="0005")
-    upgrade()
+    _three_people_for_one_seat_then_down_to_and_up_from(client, "0005")
     with db.engine.connect() as connection:
         kept = connection.exec_driver_sql("SELECT kept_seats_taken, kept_waitlist_length FROM events").one()
     assert tuple(kept) == (1, 2)
