@@ -17,12 +17,14 @@ class Recorder:
     """Accepts mail, or answers as `mode` says: ok, temporary (451), permanent (550), drop,
     or hold (accepts only once `release` is set; `holding` is set while it waits). With
     `hold_at` set to n, only the n-th message is held. With `delay`, each message is
-    answered that many seconds late: a slow mail server."""
+    answered that many seconds late: a slow mail server. `refuse` maps a recipient to the
+    answer its message's content gets (say "550 ..."), whatever the mode."""
 
     def __init__(self):
         self.mode = "ok"
         self.delay = 0.0
         self.hold_at = None
+        self.refuse: dict[str, str] = {}
         self.seen = 0
         self.received: list[bytes] = []
         self.envelopes: list[tuple[str, list[str]]] = []  # (MAIL FROM, RCPT TO) of each accepted message
@@ -38,6 +40,9 @@ class Recorder:
         if self.mode == "hold" or self.seen == self.hold_at:
             self.holding.set()
             await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 30)
+        refused = [self.refuse[address] for address in envelope.rcpt_tos if address in self.refuse]
+        if refused:
+            return refused[0]
         if self.mode == "temporary":
             return "451 4.3.0 Mailbox temporarily unavailable"
         if self.mode == "permanent":

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
@@ -194,6 +195,55 @@ def test_temporary_failures_retry_with_backoff_permanent_ones_fail(mail_app, cli
     assert retried.status_code == 200 and retried.get_json()["status"] == "queued"
     tick(mail_app)
     assert smtp.kinds()[-1] == ("confirmation", "b@example.org")
+
+
+def test_each_answer_to_an_emails_content_is_recorded_for_that_email(mail_app, client, smtp):
+    """The server's answer to an email's content is read while the next email is composed:
+    refusals in the middle of a batch still land on the emails they were about."""
+    from eventsvc.db import db
+    from eventsvc.domain.models import OutboxMessage, UndeliverableAddress
+
+    event = create_event(client, capacity=10)
+    for name in "abcde":
+        register(client, event["id"], f"{name}@example.org")
+    smtp.recorder.refuse = {"b@example.org": "550 5.1.1 No such user", "d@example.org": "451 4.2.0 Try later"}
+    tick(mail_app)
+    rows = db.session.execute(select(OutboxMessage.recipient, OutboxMessage.status, OutboxMessage.last_error)).all()
+    found = {recipient: (status, (error or "")[:3]) for recipient, status, error in rows}
+    assert found == {
+        "a@example.org": ("sent", ""),
+        "b@example.org": ("failed", "550"),
+        "c@example.org": ("sent", ""),
+        "d@example.org": ("queued", "451"),
+        "e@example.org": ("sent", ""),
+    }
+    assert sorted(address for _, address in smtp.kinds()) == ["a@example.org", "c@example.org", "e@example.org"]
+    assert db.session.scalars(select(UndeliverableAddress.email_normalized)).all() == ["b@example.org"]
+
+
+def test_the_smtp_session_stuffs_leading_dots_and_reads_each_answer(mail_app, smtp):
+    """Content is sent as RFC 5321 wants it (a line that starts with a dot gets a second
+    one, which the server takes off again), and the answer to it is read on request."""
+    from email.mime.text import MIMEText
+
+    from eventsvc.mail.transport import PermanentFailure, SmtpTransport
+
+    transport = SmtpTransport(mail_app.config)
+    smtp.recorder.refuse = {"gone@example.org": "550 5.1.1 No such user"}
+    body = "first line\n.a line with a leading dot\n.\nlast line\n"
+    with mail_app.app_context(), transport.connect() as connection:
+        for recipient in ("one@example.org", "gone@example.org", "two@example.org"):
+            email = MIMEText(body, "plain", "us-ascii")
+            email["Message-ID"] = f"<{recipient}>"
+            connection.send(email, "bounces@example.org", recipient)
+            if recipient == "gone@example.org":
+                with pytest.raises(PermanentFailure, match="550"):
+                    connection.answer()
+            else:
+                connection.answer()
+    received = smtp.messages
+    assert [message["Message-ID"] for message in received] == ["<one@example.org>", "<two@example.org>"]
+    assert all(message.get_content().replace("\r\n", "\n") == body for message in received)
 
 
 def test_smtp_down_then_up_delivers_everything_once(mail_app, client, smtp, clock):

@@ -1,5 +1,8 @@
 """Sending what the outbox holds: claim a batch, send over one connection, record each result.
 
+Each email is composed while the server takes in the one before: the answer to an email's
+content is read only then (transport.py), and it is recorded before the next goes out.
+
 Emails the server accepted are recorded as sent a few at a time: before the next email goes
 out, once RESULTS_PER_WRITE have gathered or the oldest has waited RESULTS_MAX_WAIT
 seconds, and always before the sender renews its lease or lets go of its batch. A crash of the sender repeats at most those (with the same
@@ -35,7 +38,7 @@ from eventsvc.domain.outbox import Claimed
 from eventsvc.mail.addresses import AddressError, ascii_address, bounce_address
 from eventsvc.mail.compose import MailSettings, Skip, compose
 from eventsvc.mail.templates import EmailTemplates
-from eventsvc.mail.transport import DeliveryFailure, PermanentFailure, make_transport
+from eventsvc.mail.transport import Connection, DeliveryFailure, PermanentFailure, make_transport
 from eventsvc.resources import resource_dir
 
 log = logging.getLogger(__name__)
@@ -140,12 +143,14 @@ def _send_batch(
         unreachable = bounces.undeliverable_among(reading, {message.recipient for message in batch})
     pending = list(batch)
     accepted = _Accepted(session, sender.id)
+    handed_over = _HandedOver(session, sender.id, now, max_delay, accepted, unreachable, counts)
     try:
         with make_transport(app.config).connect() as connection:
             while pending and not sender.stopping.is_set():
                 if accepted.due():
                     accepted.write()
                 if held_until - now() < lease / 2:
+                    handed_over.settle(connection)
                     accepted.write()
                     before = len(pending)
                     with unit_of_work(session=session) as renewing:
@@ -154,7 +159,7 @@ def _send_batch(
                     counts["lost"] += before - len(pending)
                     if not pending:
                         break
-                message = pending.pop(0)
+                message = pending[0]
                 try:
                     # The reads end before the SMTP exchange: on SQLite an open transaction
                     # would keep every registration waiting while the mail server talks.
@@ -162,37 +167,36 @@ def _send_batch(
                         email = compose(reading, message, settings, templates, now())
                     recipient = ascii_address(message.recipient)
                 except Skip as reason:
+                    pending.pop(0)
                     _record(session, outbox.mark_skipped, message, sender.id, str(reason))
                     counts["skipped"] += 1
                     continue
                 except AddressError as error:
+                    pending.pop(0)
                     _record(session, outbox.mark_failed, message, sender.id, f"cannot mail this address: {error}")
                     counts["failed"] += 1
                     continue
                 except Exception as error:  # a broken template must not stall the queue
+                    pending.pop(0)
                     log.exception("cannot compose outbox message %s", message.id)
                     _record(session, outbox.mark_failed, message, sender.id, f"cannot compose: {error}")
                     counts["failed"] += 1
                     continue
+                # The server took the last email in while this one was composed. Its answer
+                # comes first: it may end the connection (this email then stays pending, to
+                # be handed back) or make the address undeliverable.
+                handed_over.settle(connection)
+                if sender.stopping.is_set():
+                    break
+                pending.pop(0)
                 if bounces.normalized(message.recipient) in unreachable:
                     _record(session, outbox.mark_suppressed, message, sender.id, "the address is undeliverable")
                     counts["suppressed"] += 1
                     continue
-                try:
-                    connection.send(email, bounces.verp_address(returns_to, message.message_key), recipient)
-                except PermanentFailure as failure:
-                    _record(session, _fail_for_good, message, sender.id, failure.detail, now())
-                    unreachable.add(bounces.normalized(message.recipient))
-                    counts["failed"] += 1
-                except DeliveryFailure as failure:
-                    _record(session, outbox.schedule_retry, message, sender.id, now(), failure.detail, max_delay)
-                    counts["retry"] += 1
-                    if failure.connection_lost:
-                        raise
-                else:
-                    accepted.add(message, now())
-                    counts["sent"] += 1
-                    log.info("outbox %s: %s sent", message.id, message.kind)
+                handed_over.send(
+                    connection, message, email, bounces.verp_address(returns_to, message.message_key), recipient
+                )
+            handed_over.settle(connection)
     except DeliveryFailure as failure:
         # Could not connect, or lost the connection: the rest waits for the next try.
         log.warning("mail delivery interrupted: %s", failure.detail)
@@ -201,6 +205,65 @@ def _send_batch(
         counts["retry"] += len(pending)
     finally:
         accepted.write()
+
+
+class _HandedOver:
+    """The email handed to the server whose answer is not read yet, and what follows from
+    an answer: a result to write, an address found undeliverable, a connection lost."""
+
+    def __init__(
+        self,
+        session: Session,
+        sender_id: str,
+        now: Callable[[], datetime],
+        max_delay: float,
+        accepted: _Accepted,
+        unreachable: set[str],
+        counts: dict[str, Any],
+    ) -> None:
+        self.session = session
+        self.sender_id = sender_id
+        self.now = now
+        self.max_delay = max_delay
+        self.accepted = accepted
+        self.unreachable = unreachable
+        self.counts = counts
+        self.message: Optional[Claimed] = None
+
+    def send(self, connection: Connection, message: Claimed, email: Any, envelope_from: str, recipient: str) -> None:
+        try:
+            connection.send(email, envelope_from, recipient)
+        except DeliveryFailure as failure:
+            self._failed(message, failure)
+        else:
+            self.message = message
+
+    def settle(self, connection: Connection) -> None:
+        """Read the server's answer to the email handed over, if there is one, and record it."""
+        message, self.message = self.message, None
+        if message is None:
+            return
+        try:
+            connection.answer()
+        except DeliveryFailure as failure:
+            self._failed(message, failure)
+        else:
+            self.accepted.add(message, self.now())
+            self.counts["sent"] += 1
+            log.info("outbox %s: %s sent", message.id, message.kind)
+
+    def _failed(self, message: Claimed, failure: DeliveryFailure) -> None:
+        if isinstance(failure, PermanentFailure):
+            _record(self.session, _fail_for_good, message, self.sender_id, failure.detail, self.now())
+            self.unreachable.add(bounces.normalized(message.recipient))
+            self.counts["failed"] += 1
+            return
+        _record(
+            self.session, outbox.schedule_retry, message, self.sender_id, self.now(), failure.detail, self.max_delay
+        )
+        self.counts["retry"] += 1
+        if failure.connection_lost:
+            raise failure
 
 
 class _Accepted:

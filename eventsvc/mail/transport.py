@@ -1,8 +1,14 @@
 """Where composed emails go: an SMTP server, or .eml files when none is configured.
 
-Both speak the same small interface: `with transport.connect() as connection:
-connection.send(message, sender, recipient)`. SMTP goes through Flask-Mail. SMTP answers are sorted into temporary (retry later) and
-permanent (give up) failures, as RFC 5321 means them.
+Both speak the same small interface: `with transport.connect() as connection:`, then
+`connection.send(message, sender, recipient)` hands an email over and `connection.answer()`
+raises if the last one handed over was refused. SMTP goes through Flask-Mail. SMTP answers
+are sorted into temporary (retry later) and permanent (give up) failures, as RFC 5321 means
+them.
+
+The server's answer to an email's content is read as late as the caller likes: the server
+takes the email in while the caller composes the next one. The client sends nothing before
+it has read that answer, so this is plain SMTP, not pipelining.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from email.message import Message
 from email.policy import Compat32
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Optional, Protocol
 
 import flask_mail
 
@@ -103,6 +109,8 @@ class PermanentFailure(DeliveryFailure):
 class Connection(Protocol):
     def send(self, message: Message, sender: str, recipient: str) -> None: ...
 
+    def answer(self) -> None: ...
+
 
 class FileTransport:
     """Writes each email as an .eml file: the default when no SMTP server is configured."""
@@ -121,6 +129,9 @@ class FileTransport:
         partial = target.with_suffix(".part")
         partial.write_bytes(wire_bytes(message))
         os.replace(partial, target)  # whole files only, and a retry overwrites the same name
+
+    def answer(self) -> None:
+        """A written file needs no answer."""
 
     def forget(self, message_keys: Iterable[str]) -> int:
         """Delete the files of these emails (their person's data is being erased)."""
@@ -186,11 +197,11 @@ class _TimedConnection(flask_mail.Connection):
         state = self.mail
         host: smtplib.SMTP
         if state.use_ssl:
-            host = smtplib.SMTP_SSL(
+            host = _SSLSessionAnsweringLater(
                 state.server, state.port, timeout=self.timeout, context=ssl.create_default_context()
             )
         else:
-            host = smtplib.SMTP(state.server, state.port, timeout=self.timeout)
+            host = _SessionAnsweringLater(state.server, state.port, timeout=self.timeout)
         if state.use_tls:
             host.starttls(context=ssl.create_default_context())
         if state.username and state.password:
@@ -227,7 +238,8 @@ class SmtpConnection:
         self.connection = connection
 
     def send(self, message: Message, sender: str, recipient: str) -> None:
-        """Deliver to `recipient` (ASCII, the domain in IDNA form) with `sender` as the envelope's From."""
+        """Hand the email to the server for `recipient` (ASCII, the domain in IDNA form) with
+        `sender` as the envelope's From; whether the server takes it, `answer` tells."""
         try:
             self.connection.send(BuiltEmail(message, sender, recipient), envelope_from=("", sender))
         except smtplib.SMTPRecipientsRefused as error:
@@ -238,6 +250,73 @@ class SmtpConnection:
             raise _classify(error.smtp_code, error.smtp_error, connection_lost=error.smtp_code == 421) from error
         except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
             raise TemporaryFailure(f"connection lost: {error}", connection_lost=True) from error
+
+    def answer(self) -> None:
+        """The server's answer to the last email handed over, raised if it refused it."""
+        host = self.connection.host
+        if not isinstance(host, _SessionAnsweringLater):
+            return
+        try:
+            answered = host.answer()
+        except (TimeoutError, smtplib.SMTPServerDisconnected, OSError) as error:
+            raise TemporaryFailure(f"connection lost: {error}", connection_lost=True) from error
+        if answered is None:
+            return
+        code, text = answered
+        if code == 250:
+            return
+        if code != 421:
+            try:
+                host.rset()  # as smtplib does after a refused message
+            except (smtplib.SMTPException, OSError) as error:
+                raise _classify(code, text, connection_lost=True) from error
+        raise _classify(code, text, connection_lost=code == 421)
+
+
+_LEADING_DOT = re.compile(rb"^\.", re.MULTILINE)
+_BARE_LINE_END = re.compile(r"\r\n|\n|\r")
+
+
+class _SessionAnsweringLater(smtplib.SMTP):
+    """smtplib's session, except that the answer to an email's content is not waited for
+    when the content is sent: `data` reports it accepted, and the real answer is read by
+    `answer`, or before the next command goes out. Flask-Mail's send returns at once, and
+    the caller can compose the next email while the server takes this one in."""
+
+    _unread = False
+    _answer: Optional[tuple[int, bytes]] = None
+
+    def data(self, msg: Any) -> tuple[int, bytes]:
+        code, reply = self.docmd("data")
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        if isinstance(msg, str):
+            msg = _BARE_LINE_END.sub("\r\n", msg).encode("ascii")
+        content = _LEADING_DOT.sub(b"..", msg)  # RFC 5321 4.5.2
+        if not content.endswith(b"\r\n"):
+            content += b"\r\n"
+        self.send(content + b".\r\n")
+        self._unread = True
+        return 250, b"answer read later"
+
+    def answer(self) -> Optional[tuple[int, bytes]]:
+        """The answer to the last content sent, once (None when there is none)."""
+        self._read_answer()
+        answered, self._answer = self._answer, None
+        return answered
+
+    def putcmd(self, cmd: str, args: str = "") -> None:
+        self._read_answer()  # nothing is sent before it is read
+        super().putcmd(cmd, args)
+
+    def _read_answer(self) -> None:
+        if self._unread:
+            self._unread = False
+            self._answer = self.getreply()
+
+
+class _SSLSessionAnsweringLater(_SessionAnsweringLater, smtplib.SMTP_SSL):
+    pass
 
 
 def _classify(code: int, text: bytes | str, connection_lost: bool = False) -> DeliveryFailure:
