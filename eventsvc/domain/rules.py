@@ -18,7 +18,6 @@ from sqlalchemy import (
     case,
     func,
     literal,
-    literal_column,
     or_,
     select,
     update,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from eventsvc.db import Prepared
-from eventsvc.domain.models import Event, Registration
+from eventsvc.domain.models import Event, Registration, among
 from eventsvc.domain.statuses import CONFIRMED, LIVE, SEAT_HOLDING, WAITLISTED, EventStatus
 
 # How long a cancelled event stays in the public feed, so that subscribers see it go.
@@ -44,10 +43,8 @@ class Occupancy:
 # so that a statement using them is rendered once and prepared.
 HOLDS_SEAT = Registration.status.in_([literal(status) for status in SEAT_HOLDING])
 IS_WAITING = Registration.status == WAITLISTED
-# Whether a registration is live, with the statuses written as constants, in the words of
-# the partial unique index on (event, address): a query that says it so can use that index,
-# where with the statuses as parameters SQLite cannot know that it applies.
-IS_LIVE = Registration.status.in_([literal_column(f"'{status}'") for status in LIVE])
+# Whether a registration is live, in the words of the partial unique index on (event, address).
+IS_LIVE = among(Registration.status, LIVE)
 # Both counts over many events at once (GROUP BY event), for listings.
 SEATS_TAKEN = func.count().filter(HOLDS_SEAT)
 WAITING = func.count().filter(IS_WAITING)

@@ -55,6 +55,10 @@ SEAT_HOLDING = (CONFIRMED, OFFERED)
 LIVE = (CONFIRMED, WAITLISTED, OFFERED)
 
 
+def sql_constant(status: str) -> str:
+    return f"'{status}'"
+
+
 def sql_list(statuses: tuple[str, ...]) -> str:
     """`'a', 'b'` for a partial index's predicate, which is written as SQL text."""
-    return ", ".join(f"'{status}'" for status in statuses)
+    return ", ".join(sql_constant(status) for status in statuses)
