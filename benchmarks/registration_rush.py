@@ -7,6 +7,9 @@ PostgreSQL. Rushes of 2,000 registrations for a 150-seat event each:
   Five rounds (--rounds), service and baseline alternating with both servers up, so that
   the machine's wandering speed hits both alike; the ratio is the median of the rounds'.
   Latency here is mostly waiting in line: by Little's law p50 is about clients / throughput.
+  With --organizations or --sessions, each round also rushes a plain event on the same
+  service (the two take turns at going first), and the shaped rush is also compared with
+  the plain one, round by round.
 - paced: registrations arrive at a fixed rate (open loop, default 100 a second), however
   fast the server answers, and latency counts from each one's arrival. This is the latency
   a person in the rush sees while the server keeps up.
@@ -38,8 +41,12 @@ EVENT = {
 SHAPE = {"organizations": 0, "limit": 2, "sessions": 0}
 
 
-def bodies(url: str, count: int) -> list:
-    towns, sessions = SHAPE["organizations"], SHAPE["sessions"]
+def shaped() -> bool:
+    return bool(SHAPE["organizations"] or SHAPE["sessions"])
+
+
+def bodies(url: str, count: int, plain: bool = False) -> list:
+    towns, sessions = (0, 0) if plain else (SHAPE["organizations"], SHAPE["sessions"])
     made = []
     for i in range(count):
         domain = f"town{i % towns}.example" if towns else "example.org"
@@ -51,8 +58,10 @@ def bodies(url: str, count: int) -> list:
     return made
 
 
-def event_shape() -> dict:
+def event_shape(plain: bool = False) -> dict:
     shape: dict = {}
+    if plain:
+        return shape
     if SHAPE["organizations"]:
         shape["organization_limit"] = SHAPE["limit"]
     if SHAPE["sessions"]:
@@ -92,7 +101,7 @@ def import_towns(base: str) -> None:
     answer.raise_for_status()
 
 
-def booking_check(url: str, seats: int) -> dict:
+def booking_check(url: str, seats: int, plain: bool = False) -> dict:
     auth = {"Authorization": "Bearer bench-token"}
     listed = requests.get(url.replace("/api/v1/events/", "/api/v1/admin/events/"), headers=auth).json()
     confirmed = sum(r["status"] == "confirmed" for r in listed)
@@ -101,7 +110,8 @@ def booking_check(url: str, seats: int) -> dict:
     for r in listed:
         if r["status"] == "confirmed" and r.get("organization_key"):
             per_town[r["organization_key"]] = per_town.get(r["organization_key"], 0) + 1
-    over_limit = sum(max(0, n - SHAPE["limit"]) for n in per_town.values()) if SHAPE["organizations"] else 0
+    limited = SHAPE["organizations"] and not plain
+    over_limit = sum(max(0, n - SHAPE["limit"]) for n in per_town.values()) if limited else 0
     return {
         "confirmed": confirmed,
         "overbooked": max(0, confirmed - seats) + over_limit,
@@ -115,10 +125,10 @@ def both_servers(backend: str, folder: Path):
     return service_and_baseline(backend, folder, EVENTSVC_RATELIMIT_REGISTRATION="1000000 per minute")
 
 
-def new_event(base: str, seats: int) -> str:
+def new_event(base: str, seats: int, plain: bool = False) -> str:
     event = requests.post(
         f"{base}/api/v1/admin/events",
-        json=EVENT | {"capacity": seats} | event_shape(),
+        json=EVENT | {"capacity": seats} | event_shape(plain),
         headers={"Authorization": "Bearer bench-token"},
     ).json()
     return f"{base}/api/v1/events/{event['id']}/registrations"
@@ -126,14 +136,21 @@ def new_event(base: str, seats: int) -> str:
 
 def run(backend: str, args, folder: Path) -> dict:
     """`rounds` of flat-out rushes, service and baseline alternating (each round on a new
-    event), then one paced rush each."""
-    results: dict = {"flat_out": [], "checks": []}
+    event; a shaped rush has a plain one after it), then one paced rush each."""
+    results: dict = {"flat_out": [], "plain": [], "checks": []}
     with both_servers(backend, folder) as (service, baseline):
         import_towns(service)
-        for _ in range(args.rounds):
-            url = new_event(service, args.seats)
-            service_result = fire(bodies(url, args.requests), args.clients)
-            results["checks"].append(booking_check(url, args.seats) | {"errors": _errors(service_result)})
+        for number in range(args.rounds):
+            # A shaped rush and its plain one take turns at going first.
+            order = [False, True] if number % 2 == 0 else [True, False]
+            for plain in order if shaped() else [False]:
+                url = new_event(service, args.seats, plain)
+                result = fire(bodies(url, args.requests, plain), args.clients)
+                results["checks"].append(booking_check(url, args.seats, plain) | {"errors": _errors(result)})
+                if plain:
+                    results["plain"].append(result)
+                else:
+                    service_result = result
             baseline_result = fire(bodies(f"{baseline}/api/v1/events/1/registrations", args.requests), args.clients)
             results["flat_out"].append((service_result, baseline_result))
         url = new_event(service, args.seats)
@@ -166,15 +183,29 @@ def main() -> None:
             results = run(backend, args, Path(tmp))
             print(f"{backend}: {args.requests} registrations per rush, {args.seats} seats")
             print(f"  flat out, {args.clients} clients, {args.rounds} rounds:")
-            ratios = []
+            ratios, plain_ratios, against_plain = [], [], []
             for number, (service, baseline) in enumerate(results["flat_out"], 1):
                 show(f"round {number} service", service)
+                if shaped():
+                    plain = results["plain"][number - 1]
+                    show(f"round {number} service, plain", plain)
+                    plain_ratios.append(plain["rps"] / baseline["rps"])
+                    against_plain.append(service["rps"] / plain["rps"])
                 show(f"round {number} baseline", baseline)
                 ratios.append(service["rps"] / baseline["rps"])
             print(
                 f"  ratio service/baseline per round {', '.join(f'{r:.2f}' for r in ratios)}; "
                 f"median {statistics.median(ratios):.2f}   (goal >= 0.8)"
             )
+            if shaped():
+                print(
+                    f"  the plain rush's ratio per round {', '.join(f'{r:.2f}' for r in plain_ratios)}; "
+                    f"median {statistics.median(plain_ratios):.2f}"
+                )
+                print(
+                    f"  this rush / the plain one per round {', '.join(f'{r:.2f}' for r in against_plain)}; "
+                    f"median {statistics.median(against_plain):.2f}"
+                )
             print(f"  paced, {args.rate:g} arrivals/s:")
             show("service (eventsvc)", results["paced"])
             show("baseline (one INSERT)", results["paced_baseline"])
