@@ -21,7 +21,7 @@ from typing import Any, Optional
 from sqlalchemy import bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
-from eventsvc.db import Prepared, run_together
+from eventsvc.db import Prepared, run_later, run_together
 from eventsvc.domain import history, outbox
 from eventsvc.domain.errors import ValidationFailed
 from eventsvc.domain.history import Actor
@@ -141,10 +141,7 @@ def choose(
     if not keys:
         return []
     if not holds_seat:
-        run_together(
-            session,
-            *((_INSERT_CHOICE, {"registration_id": registration_id, **row}) for row in _pending(event.id, keys, now)),
-        )
+        run_later(session, _inserting(registration_id, _pending(event.id, keys, now)))
         return shown_pending(keys)
     current = counts(session, event.id, keys)
     capacity = {item["key"]: item["capacity"] for item in (event.sessions or [])}
@@ -153,22 +150,20 @@ def choose(
         held = current.get(key, Counts(0, 0))
         free = held.seats_taken < capacity[key] and held.waitlist_length == 0
         status = CONFIRMED if free else WAITLISTED
-        rows.append({"registration_id": registration_id, **_choice_row(event.id, key, status, now)})
+        rows.append(_choice_row(event.id, key, status, now))
         position = held.waitlist_length + 1 if status == WAITLISTED else None
         shown.append({"key": key, "status": status, "waitlist_position": position, "attended": False})
-    run_together(session, *((_INSERT_CHOICE, row) for row in rows))
+    run_later(session, _inserting(registration_id, rows))
     return shown
 
 
 def pending_with_registration(
     event_id: int, registration_id: int, keys: Sequence[str], now: datetime
 ) -> list[tuple[Prepared, dict[str, Any]]]:
-    """The statements that write the choices of someone who waits for the event, to run
+    """The statement that writes the choices of someone who waits for the event, to run
     with their registration's insert (db.run_later): someone still waiting holds pending
     choices whatever the sessions' counts, so nothing needs counting first."""
-    return [
-        (_INSERT_PENDING_CHOICE, {"registration_id": registration_id, **row}) for row in _pending(event_id, keys, now)
-    ]
+    return [_inserting(registration_id, _pending(event_id, keys, now))] if keys else []
 
 
 def shown_pending(keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -183,12 +178,29 @@ def _choice_row(event_id: int, key: str, status: str, now: datetime) -> dict[str
     return {"event_id": event_id, "session_key": key, "status": status, "created_at": now, "attended": False}
 
 
-_CHOICE_COLUMNS = ["event_id", "session_key", "status", "created_at", "attended"]
-_INSERT_CHOICE = Prepared(insert(RegistrationSession).inline(), column_keys=["registration_id", *_CHOICE_COLUMNS])
-# The registration is found by its token, known before either insert (as its first email finds it).
-_INSERT_PENDING_CHOICE = Prepared(
-    insert(RegistrationSession).inline(), column_keys=["registration_id", *_CHOICE_COLUMNS]
-)
+_CHOICE_COLUMNS = ("registration_id", "event_id", "session_key", "status", "created_at", "attended")
+# One INSERT per number of choices, made when first needed.
+_INSERTS: dict[int, Prepared] = {}
+
+
+def _inserting(registration_id: int, rows: Sequence[dict[str, Any]]) -> tuple[Prepared, dict[str, Any]]:
+    """A registration's choices written in one statement, whatever their number: a
+    statement fewer to send and run for each choice after the first."""
+    prepared = _INSERTS.get(len(rows))
+    if prepared is None:
+        table = RegistrationSession.__table__.c
+        # Typed here: a row after the first would not take its column's type.
+        columns = [
+            {column: bindparam(f"{column}_{n}", type_=table[column].type) for column in _CHOICE_COLUMNS}
+            for n in range(len(rows))
+        ]
+        prepared = _INSERTS[len(rows)] = Prepared(insert(RegistrationSession).values(columns))
+    values = {
+        f"{column}_{n}": registration_id if column == "registration_id" else row[column]
+        for n, row in enumerate(rows)
+        for column in _CHOICE_COLUMNS
+    }
+    return prepared, values
 
 
 def change_choice(
