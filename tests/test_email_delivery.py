@@ -241,8 +241,19 @@ def test_the_smtp_session_stuffs_leading_dots_and_reads_each_answer(mail_app, sm
                     connection.answer()
             else:
                 connection.answer()
+        # Handing the next email over before reading the answer would lose that answer.
+        email = MIMEText(body, "plain", "us-ascii")
+        email["Message-ID"] = "<three@example.org>"
+        connection.send(email, "bounces@example.org", "three@example.org")
+        with pytest.raises(RuntimeError, match="not been read"):
+            connection.send(email, "bounces@example.org", "four@example.org")
+        connection.answer()
     received = smtp.messages
-    assert [message["Message-ID"] for message in received] == ["<one@example.org>", "<two@example.org>"]
+    assert [message["Message-ID"] for message in received] == [
+        "<one@example.org>",
+        "<two@example.org>",
+        "<three@example.org>",
+    ]
     assert all(message.get_content().replace("\r\n", "\n") == body for message in received)
 
 

@@ -239,7 +239,11 @@ class SmtpConnection:
 
     def send(self, message: Message, sender: str, recipient: str) -> None:
         """Hand the email to the server for `recipient` (ASCII, the domain in IDNA form) with
-        `sender` as the envelope's From; whether the server takes it, `answer` tells."""
+        `sender` as the envelope's From; whether the server takes it, `answer` tells, and
+        must have told before the next email is handed over."""
+        host = self.connection.host
+        if isinstance(host, _SessionAnsweringLater) and host.awaits_answer():
+            raise RuntimeError("the answer to the email handed over before has not been read")
         try:
             self.connection.send(BuiltEmail(message, sender, recipient), envelope_from=("", sender))
         except smtplib.SMTPRecipientsRefused as error:
@@ -298,6 +302,9 @@ class _SessionAnsweringLater(smtplib.SMTP):
         self.send(content + b".\r\n")
         self._unread = True
         return 250, b"answer read later"
+
+    def awaits_answer(self) -> bool:
+        return self._unread or self._answer is not None
 
     def answer(self) -> Optional[tuple[int, bytes]]:
         """The answer to the last content sent, once (None when there is none)."""
