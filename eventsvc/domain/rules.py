@@ -9,19 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Optional, Protocol
 
-from sqlalchemy import (
-    ColumnElement,
-    Integer,
-    ScalarSelect,
-    and_,
-    bindparam,
-    case,
-    func,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, Integer, ScalarSelect, and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from eventsvc.db import Prepared

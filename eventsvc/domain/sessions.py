@@ -141,7 +141,7 @@ def choose(
     if not keys:
         return []
     if not holds_seat:
-        run_later(session, _inserting(registration_id, _pending(event.id, keys, now)))
+        run_later(session, *pending_with_registration(event.id, registration_id, keys, now))
         return shown_pending(keys)
     current = counts(session, event.id, keys)
     capacity = {item["key"]: item["capacity"] for item in (event.sessions or [])}
